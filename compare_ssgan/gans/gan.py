@@ -1,0 +1,233 @@
+"""The GAN: G + D + adversarial loss + penalty + auxiliary terms, and its train step.
+
+This is compare_gan's ModularGAN, composed rather than subclassed: Uncond-GAN, Cond-GAN,
+SS-GAN, CR-GAN and Cntr-GAN differ only in gin bindings (`GAN.conditional`,
+`GAN.auxiliary_terms`, the architecture's normalisation), never in this file.
+Everything here runs per replica inside `strategy.run`; nothing leaves the device.
+"""
+import gin
+import keras
+import tensorflow as tf
+
+from compare_ssgan.architectures import registry
+from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans import ema as ema_lib
+from compare_ssgan.gans import latents
+from compare_ssgan.gans import losses
+from compare_ssgan.gans import penalties
+from compare_ssgan.gans import randomness
+from compare_ssgan.gans import regularizers
+
+# Bound in configs as `keras.optimizers.Adam.beta_1 = ...`, like compare_gan's AdamOptimizer.
+ADAM = gin.external_configurable(keras.optimizers.Adam, module="keras.optimizers")
+
+CORE_METRICS = ("d_loss", "g_loss", "d_loss_real", "d_loss_fake", "penalty",
+                "d_real_logits", "d_fake_logits")
+
+
+@gin.configurable("GAN", denylist=["image_shape", "num_classes"])
+class GAN(tf.Module):
+  """Builds the networks and optimizers; `train_step` does disc_iters D steps and one G step.
+
+  Args:
+    image_shape: (H, W, C) of the data.
+    num_classes: classes in the data (0 if unlabelled).
+    architecture: a name known to `architectures.registry`.
+    conditional: Cond-GAN (labels to G and a projection D); needs a labelled dataset.
+    z_dim: latent size (compare_gan's `options.z_dim`).
+    loss_fn / penalty_fn / penalty_weight: see losses.py / penalties.py.
+    auxiliary_terms: `AuxiliaryTerm`s added to D's and G's losses (SS-GAN, CR, ...).
+    disc_iters: D steps per G step, each on a fresh real batch and fresh z.
+    g_lr / d_lr: Adam learning rates (d_lr None means g_lr, as compare_gan).
+    g_optimizer_fn / d_optimizer_fn: optimizer classes (beta_1/beta_2 bound via gin).
+    g_use_ema: keep an EMA generator (decay, start step: `ema.*`).
+    fit_label_distribution: conditional fakes use the real batch's labels, not uniform ones.
+    g_orthogonal_weight / d_orthogonal_weight: BigGAN orthogonal regularization.
+  """
+
+  def __init__(self, image_shape, num_classes, architecture="resnet_cifar",
+               conditional=False, z_dim=128, loss_fn=losses.hinge,
+               penalty_fn=penalties.no_penalty, penalty_weight=1.0, auxiliary_terms=(),
+               disc_iters=1, g_lr=2e-4, d_lr=None, g_optimizer_fn=ADAM,
+               d_optimizer_fn=None, g_use_ema=False, fit_label_distribution=False,
+               g_orthogonal_weight=0.0, d_orthogonal_weight=0.0):
+    super().__init__(name="gan")
+    if conditional and not num_classes:
+      raise ValueError("GAN.conditional=True needs a labelled dataset; this one has no "
+                       "classes (num_classes=0). Use an unconditional config.")
+    if disc_iters < 1:
+      raise ValueError(f"GAN.disc_iters must be >= 1; got {disc_iters}.")
+    self.image_shape = tuple(image_shape)
+    self.num_classes = num_classes if conditional else 0
+    self.conditional = conditional
+    self.z_dim = z_dim
+    self.loss_fn = loss_fn
+    self.penalty_fn = penalty_fn
+    self.penalty_weight = penalty_weight
+    self.terms = list(auxiliary_terms)
+    self.disc_iters = disc_iters
+    self.fit_label_distribution = fit_label_distribution
+    self.g_orthogonal_weight = g_orthogonal_weight
+    self.d_orthogonal_weight = d_orthogonal_weight
+
+    self.generator = registry.make_generator(architecture, self.image_shape, z_dim,
+                                             self.num_classes)
+    self.discriminator = registry.make_discriminator(architecture, self.image_shape,
+                                                     self.num_classes)
+    self._build(self.generator, self.discriminator)
+    for term in self.terms:
+      term.build_heads(self.discriminator, self.generator)
+    self.ema = None
+    if g_use_ema:
+      ema_generator = registry.make_generator(architecture, self.image_shape, z_dim,
+                                              self.num_classes)
+      self._build(ema_generator, None)
+      for avg, var in zip(ema_generator.variables, self.generator.variables):
+        avg.assign(var)
+      self.ema = ema_lib.GeneratorEMA(self.generator, ema_generator)
+
+    self.g_optimizer = g_optimizer_fn(learning_rate=g_lr, name="g_opt")
+    self.d_optimizer = (d_optimizer_fn or g_optimizer_fn)(
+        learning_rate=g_lr if d_lr is None else d_lr, name="d_opt")
+    self.metric_names = CORE_METRICS + tuple(
+        name for term in self.terms for name in term.metric_names)
+
+  def build_optimizers(self):
+    """Creates the optimizer slots now, under the strategy's scope: Keras would create
+    them lazily inside the first replica step, which mirrored/TPU variables forbid."""
+    self.g_optimizer.build(self.g_variables)
+    self.d_optimizer.build(self.d_variables)
+
+  @property
+  def ema_generator(self):
+    return self.ema.ema_generator if self.ema else None
+
+  @property
+  def d_variables(self):
+    owned = [v for t in self.terms if t.optimizer == "discriminator"
+             for v in t.trainable_variables]
+    return self.discriminator.trainable_variables + owned
+
+  @property
+  def g_variables(self):
+    owned = [v for t in self.terms if t.optimizer == "generator"
+             for v in t.trainable_variables]
+    return self.generator.trainable_variables + owned
+
+  def _build(self, generator, discriminator):
+    """Creates the variables with one tiny forward pass."""
+    z = tf.zeros([2, self.z_dim])
+    labels = tf.zeros([2], tf.int32) if self.conditional else None
+    images = generator(z, labels, training=False)
+    if discriminator is not None:
+      discriminator(images, labels, training=False)
+
+  def sample_latents(self, batch_size, seed):
+    """z and fake labels for this replica's rows of the global batch."""
+    z = randomness.replica_slice(
+        lambda n, s: latents.sample_z(n, self.z_dim, s), batch_size,
+        randomness.fold_in(seed, "z"))
+    for index, term in enumerate(self.terms):
+      z = term.transform_latents(z, randomness.fold_in(seed, f"latents{index}"))
+    labels = None
+    if self.conditional:
+      labels = randomness.replica_slice(
+          lambda n, s: latents.sample_labels(n, self.num_classes, s), batch_size,
+          randomness.fold_in(seed, "labels"))
+    return z, labels
+
+  def _context(self, images, labels, seed):
+    labels = labels if self.conditional else None
+    z, fake_labels = self.sample_latents(tf.shape(images)[0], seed)
+    if self.conditional and self.fit_label_distribution:
+      fake_labels = labels
+    fakes = self.generator(z, fake_labels, training=True)
+    return auxiliary.StepContext(self, images, labels, z, fake_labels, fakes, seed)
+
+  def _discriminator_logits(self, images, labels):
+    return self.discriminator(images, labels, training=True)[0]
+
+  def _scale(self, loss, optimizer):
+    """Per-replica loss scaled so that summed replica gradients are the global mean.
+
+    Must run inside the tape; float16 runs also apply the dynamic loss scale.
+    """
+    scaled = loss / randomness.num_replicas_in_sync()
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+      scaled = optimizer.scale_loss(scaled)
+    return scaled
+
+  def _apply(self, optimizer, scaled_loss, variables, tape):
+    grads = tape.gradient(scaled_loss, variables)
+    optimizer.apply_gradients(zip(grads, variables))
+
+  def discriminator_step(self, images, labels, seed):
+    ctx = self._context(images, labels, seed)
+    ctx.fake_images = tf.stop_gradient(ctx.fake_images)
+    with tf.GradientTape() as tape:
+      batch = auxiliary.DiscriminatorBatch(self.conditional)
+      batch.add("real", images, ctx.real_labels)
+      batch.add("fake", ctx.fake_images, ctx.fake_labels)
+      for term in self.terms:
+        term.add_d_step_inputs(ctx, batch)
+      outputs = batch.run(self.discriminator)
+      adversarial = self.loss_fn(outputs["real"].logits, outputs["fake"].logits)
+      penalty = self.penalty_fn(self._discriminator_logits, images, ctx.fake_images,
+                                ctx.real_labels, randomness.fold_in(seed, "penalty"))
+      loss = adversarial.d_loss + self.penalty_weight * penalty
+      metrics = {"d_loss_real": adversarial.d_real, "d_loss_fake": adversarial.d_fake,
+                 "penalty": penalty,
+                 "d_real_logits": tf.reduce_mean(outputs["real"].logits),
+                 "d_fake_logits": tf.reduce_mean(outputs["fake"].logits)}
+      for term in self.terms:
+        term_loss, term_metrics = term.d_step_loss(ctx, outputs)
+        loss += term_loss
+        metrics.update(term_metrics)
+      if self.d_orthogonal_weight:
+        loss += regularizers.orthogonal_regularization(
+            self.discriminator.trainable_variables, beta=self.d_orthogonal_weight)
+      metrics["d_loss"] = loss
+      scaled_loss = self._scale(loss, self.d_optimizer)
+    self._apply(self.d_optimizer, scaled_loss, self.d_variables, tape)
+    return metrics
+
+  def generator_step(self, images, labels, seed):
+    with tf.GradientTape() as tape:
+      ctx = self._context(images, labels, seed)
+      batch = auxiliary.DiscriminatorBatch(self.conditional)
+      if losses.uses_real_logits_in_g_step(self.loss_fn):
+        batch.add("real", images, ctx.real_labels)
+      batch.add("fake", ctx.fake_images, ctx.fake_labels)
+      for term in self.terms:
+        term.add_g_step_inputs(ctx, batch)
+      outputs = batch.run(self.discriminator)
+      # Non-relativistic losses ignore the real logits in their G term.
+      real_logits = outputs["real"].logits if "real" in outputs else outputs["fake"].logits
+      loss = self.loss_fn(real_logits, outputs["fake"].logits).g_loss
+      metrics = {}
+      for term in self.terms:
+        term_loss, term_metrics = term.g_step_loss(ctx, outputs)
+        loss += term_loss
+        metrics.update(term_metrics)
+      if self.g_orthogonal_weight:
+        loss += regularizers.orthogonal_regularization(
+            self.generator.trainable_variables, beta=self.g_orthogonal_weight)
+      metrics["g_loss"] = loss
+      scaled_loss = self._scale(loss, self.g_optimizer)
+    self._apply(self.g_optimizer, scaled_loss, self.g_variables, tape)
+    return metrics
+
+  def train_step(self, batches, seed):
+    """One G step: `disc_iters` D steps on batches[:-1], then G on batches[-1].
+
+    Like compare_gan's TPU loop, every sub-step has its own reals and z.
+    """
+    metrics = {}
+    for index in range(self.disc_iters):
+      images, labels = batches[index]
+      metrics.update(self.discriminator_step(images, labels,
+                                             randomness.fold_in(seed, index)))
+    images, labels = batches[-1]
+    metrics.update(self.generator_step(images, labels,
+                                       randomness.fold_in(seed, self.disc_iters)))
+    return metrics

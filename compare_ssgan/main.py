@@ -1,0 +1,63 @@
+"""compare_ssgan's entry point: train, evaluate, or both, from gin configs.
+
+  python -m compare_ssgan.main --model_dir=runs/x --gin_config=gin_configs/cifar10/ssgan.gin \
+      [--gin_bindings='Trainer.training_steps=1000'] [--mode=train_and_eval] [--strategy=tpu]
+"""
+import os
+
+from absl import app
+from absl import flags
+from absl import logging
+import gin
+
+from compare_ssgan import configurables  # pylint: disable=unused-import
+from compare_ssgan.training import strategy as strategy_lib
+
+MODES = ("train", "eval", "continuous_eval", "train_and_eval")
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+flags.DEFINE_string("model_dir", None, "Run directory (local or any tf.io.gfile path).")
+flags.DEFINE_multi_string("gin_config", [], "Gin config files, applied in order.")
+flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings applied after the files.")
+flags.DEFINE_enum("mode", "train", MODES, "What to run.")
+flags.DEFINE_enum("strategy", "default", strategy_lib.STRATEGIES, "tf.distribute strategy.")
+flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+flags.DEFINE_integer("num_cpu_devices", None,
+                     "Split the CPU into this many logical devices (for --strategy=mirrored "
+                     "on a CPU-only host).")
+flags.mark_flag_as_required("model_dir")
+FLAGS = flags.FLAGS
+
+
+def parse_gin(config_files, bindings):
+  """Parses configs; an unknown configurable or parameter fails here, naming it."""
+  gin.add_config_file_search_path(REPO_ROOT)
+  try:
+    gin.parse_config_files_and_bindings(config_files, bindings)
+  except (ValueError, KeyError, OSError, SyntaxError) as e:
+    raise app.UsageError(f"Bad gin configuration: {e}") from e
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
+  if FLAGS.mode in ("train", "train_and_eval"):
+    from compare_ssgan.training import trainer  # pylint: disable=g-import-not-at-top
+    strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices)
+    trainer.Trainer(FLAGS.model_dir, strategy).train()
+  if FLAGS.mode in ("eval", "train_and_eval"):
+    from compare_ssgan.evaluation import job  # pylint: disable=g-import-not-at-top
+    job.run_eval(FLAGS.model_dir)
+  if FLAGS.mode == "continuous_eval":
+    from compare_ssgan.evaluation import job  # pylint: disable=g-import-not-at-top
+    job.run_continuous_eval(FLAGS.model_dir)
+  logging.info("Done: %s", FLAGS.mode)
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,66 @@
+"""Rebuilds a trained generator from a model_dir, for evaluator workers and sampling."""
+import os
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from compare_ssgan.data import datasets
+from compare_ssgan.gans import gan as gan_lib
+from compare_ssgan.gans import randomness
+from compare_ssgan.training import checkpoints
+
+
+class Sampler:
+  """Draws images from one checkpoint's generator, deterministically given a seed.
+
+  z comes from the prior under the gin scope `eval` (so `eval/z.truncation = 0.5` applies
+  to evaluation only); conditional models get uniform random labels, as in compare_gan.
+  """
+
+  def __init__(self, gan, generator, step):
+    self.gan = gan
+    self.generator = generator
+    self.step = step
+    self.image_shape = gan.image_shape
+    self.num_classes = gan.num_classes
+    self._generate = tf.function(lambda z, y: generator(z, y, training=False))
+
+  def sample(self, num_examples, seed=0, batch_size=64):
+    """Yields float32 numpy batches [b, H, W, C] in [0, 1], `num_examples` in total."""
+    base = tf.constant([seed, 7], tf.int32)
+    for index, start in enumerate(range(0, num_examples, batch_size)):
+      size = min(batch_size, num_examples - start)
+      with gin.config_scope("eval"):
+        z, labels = self.gan.sample_latents(size, randomness.fold_in(base, index))
+      yield np.asarray(self._generate(z, labels), np.float32)
+
+
+def load_sampler(model_dir, checkpoint_path=None, use_ema=False):
+  """Parses model_dir's config.gin, builds the GAN and restores G (or its EMA) from a checkpoint.
+
+  `checkpoint_path` defaults to the latest checkpoint in model_dir.
+  """
+  config_path = os.path.join(model_dir, "config.gin")
+  if not tf.io.gfile.exists(config_path):
+    raise FileNotFoundError(f"{config_path} not found: {model_dir!r} is not a compare_ssgan "
+                            "model_dir (the trainer writes config.gin when it starts).")
+  with tf.io.gfile.GFile(config_path) as f:
+    config = f.read()
+  with gin.unlock_config():
+    gin.parse_config(config)
+  checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(model_dir)
+  if checkpoint_path is None:
+    raise FileNotFoundError(f"No checkpoint in {model_dir!r}.")
+  dataset = datasets.get_dataset()
+  gan = gan_lib.GAN(image_shape=dataset.image_shape, num_classes=dataset.num_classes)
+  if use_ema and gan.ema_generator is None:
+    raise ValueError(f"use_ema=True but the run in {model_dir!r} has no EMA generator "
+                     "(GAN.g_use_ema was False).")
+  step = tf.Variable(0, dtype=tf.int64)
+  objects = dict(step=step, generator=gan.generator)
+  if use_ema:
+    objects["ema_generator"] = gan.ema_generator
+  checkpoints.restore(tf.train.Checkpoint(**objects), checkpoint_path, partial=True)
+  generator = gan.ema_generator if use_ema else gan.generator
+  return Sampler(gan, generator, int(step.numpy()))

@@ -1,0 +1,210 @@
+"""The one training loop: a traced multi-step loop over `strategy.run(gan.train_step)`.
+
+compare_gan's TPU loop in TF 2: `steps_per_loop` G steps per tf.function call (its
+`iterations_per_loop`), each taking `disc_iters + 1` fresh per-replica batches. Metrics are
+averaged on device and read once per loop; checkpoints, summaries and NaN checks happen
+between loops, never inside the step.
+"""
+import math
+import os
+
+from absl import logging
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from compare_ssgan.data import datasets
+from compare_ssgan.gans import gan as gan_lib
+from compare_ssgan.gans import randomness
+from compare_ssgan.training import checkpoints
+from compare_ssgan.training import summaries
+
+TRAIN_DONE = "TRAIN_DONE"
+MIXED_PRECISION_POLICIES = (None, "mixed_bfloat16", "mixed_float16")
+
+
+class NonFiniteLossError(FloatingPointError):
+  pass
+
+
+@gin.configurable("Trainer", denylist=["model_dir", "strategy"])
+class Trainer:
+  """Trains the gin-configured GAN on the gin-configured dataset into `model_dir`.
+
+  Args:
+    batch_size: global batch per sub-step (compare_gan's `options.batch_size`).
+    training_steps: number of G steps (compare_gan's `options.training_steps`).
+    steps_per_loop: G steps per traced call (compare_gan's `iterations_per_loop`).
+    save_checkpoints_steps / keep_checkpoint_max: checkpoint cadence and retention.
+    summary_steps: how often scalars are written (rounded to whole loops).
+    image_summary_steps: how often a fixed-z sample grid goes to TensorBoard and a PNG.
+    seed: run seed for weights, data order and every in-step random draw.
+    deterministic: enable TF op determinism (a resumed run then equals an uninterrupted one).
+    jit_compile: XLA-compile the per-replica step.
+    mixed_precision: None, "mixed_bfloat16" or "mixed_float16" (losses stay float32).
+  """
+
+  def __init__(self, model_dir, strategy, batch_size=64, training_steps=100000,
+               steps_per_loop=100, save_checkpoints_steps=5000, keep_checkpoint_max=10,
+               summary_steps=100, image_summary_steps=1000, seed=547,
+               deterministic=False, jit_compile=False, mixed_precision=None):
+    if mixed_precision not in MIXED_PRECISION_POLICIES:
+      raise ValueError(f"Trainer.mixed_precision must be one of {MIXED_PRECISION_POLICIES}; "
+                       f"got {mixed_precision!r}.")
+    if batch_size % strategy.num_replicas_in_sync:
+      raise ValueError(f"Trainer.batch_size={batch_size} must divide by the "
+                       f"{strategy.num_replicas_in_sync} replicas.")
+    self.model_dir = model_dir
+    self.strategy = strategy
+    self.batch_size = batch_size
+    self.training_steps = training_steps
+    self.steps_per_loop = steps_per_loop
+    self.save_checkpoints_steps = save_checkpoints_steps
+    self.summary_steps = summary_steps
+    self.image_summary_steps = image_summary_steps
+    self.seed = seed
+    self.jit_compile = jit_compile
+    tf.io.gfile.makedirs(model_dir)
+    if deterministic:
+      tf.config.experimental.enable_op_determinism()
+    if mixed_precision:
+      keras.mixed_precision.set_global_policy(mixed_precision)
+    keras.utils.set_random_seed(seed)
+
+    self.dataset = datasets.get_dataset()
+    with strategy.scope():
+      self.gan = gan_lib.GAN(image_shape=self.dataset.image_shape,
+                             num_classes=self.dataset.num_classes)
+      if mixed_precision == "mixed_float16":
+        self.gan.g_optimizer = keras.optimizers.LossScaleOptimizer(self.gan.g_optimizer)
+        self.gan.d_optimizer = keras.optimizers.LossScaleOptimizer(self.gan.d_optimizer)
+      self.gan.build_optimizers()
+      self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+      self.trackers = {name: keras.metrics.Mean(name=name) for name in self.gan.metric_names}
+    self.checkpoint = make_checkpoint(self.gan, self.step)
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, model_dir, max_to_keep=keep_checkpoint_max,
+        checkpoint_name=checkpoints.CHECKPOINT_NAME)
+    self._train_loop = tf.function(self._loop)
+    self._replica_step = tf.function(self._replica_step_fn, jit_compile=jit_compile)
+
+  def _replica_step_fn(self, batches, seed):
+    for name, value in self.gan.train_step(batches, seed).items():
+      self.trackers[name].update_state(value)
+
+  def _loop(self, iterator, num_steps):
+    base_seed = tf.constant([self.seed, 0], tf.int32)
+    for _ in tf.range(num_steps):
+      seed = randomness.fold_in(base_seed, tf.cast(self.step, tf.int32))
+      batches = [next(iterator) for _ in range(self.gan.disc_iters + 1)]
+      self.strategy.run(self._replica_step, args=(batches, seed))
+      if self.gan.ema is not None:
+        self.gan.ema.update(self.step)
+      self.step.assign_add(1)
+
+  def train(self):
+    """Runs (or resumes) training to `training_steps`; returns the final scalars."""
+    checkpoints.restore_or_initialize(self.manager, self.checkpoint)
+    start = int(self.step.numpy())
+    if start >= self.training_steps:
+      logging.info("Already trained to step %d.", start)
+      _mark_done(self.model_dir)
+      return {}
+    checkpoints.write_text(self.model_dir, "config.gin", gin.config_str())
+    iterator = iter(datasets.distributed_train_dataset(
+        self.strategy, self.dataset, self.batch_size, self.seed,
+        start_batch=start * (self.gan.disc_iters + 1)))
+    writer = tf.summary.create_file_writer(self.model_dir)
+    progress = summaries.Progress(start, self.training_steps)
+    scalars = {}
+    if start == 0:
+      checkpoints.save(self.manager, 0)
+    while start < self.training_steps:
+      num_steps = self._steps_until_boundary(start)
+      self._train_loop(iterator, tf.constant(num_steps, tf.int64))
+      if start == 0 or not tf.io.gfile.exists(os.path.join(self.model_dir,
+                                                           "operative_config.gin")):
+        checkpoints.write_text(self.model_dir, "operative_config.gin",
+                               gin.operative_config_str())
+      start = int(self.step.numpy())
+      scalars = self._read_trackers()
+      _check_finite(scalars, start)
+      scalars["steps_per_sec"] = progress.update(start, scalars)
+      self._write_summaries(writer, start, scalars)
+      if start % self.save_checkpoints_steps == 0 or start == self.training_steps:
+        checkpoints.save(self.manager, start)
+    self.write_sample_grid(os.path.join(self.model_dir, f"samples_{start:08d}.png"))
+    _mark_done(self.model_dir)
+    return scalars
+
+  def _steps_until_boundary(self, step):
+    """Loops end on every checkpoint, summary and image-summary boundary."""
+    boundaries = [self.training_steps, _next_multiple(step, self.save_checkpoints_steps),
+                  _next_multiple(step, self.summary_steps),
+                  _next_multiple(step, self.image_summary_steps)]
+    return int(min(min(boundaries) - step, self.steps_per_loop))
+
+  def _read_trackers(self):
+    scalars = {}
+    for name, tracker in self.trackers.items():
+      scalars[name] = float(tracker.result().numpy())
+      tracker.reset_state()
+    return scalars
+
+  def _write_summaries(self, writer, step, scalars):
+    scalars = dict(scalars)
+    scalars["learning_rate/g"] = float(self.gan.g_optimizer.learning_rate.numpy())
+    scalars["learning_rate/d"] = float(self.gan.d_optimizer.learning_rate.numpy())
+    if step % self.summary_steps == 0 or step == self.training_steps:
+      summaries.write_scalars(writer, step, scalars)
+    if step % self.image_summary_steps == 0 or step == self.training_steps:
+      summaries.write_images(writer, step, "fake_images", self.sample_grid())
+    writer.flush()
+
+  def sample_grid(self, num_images=64):
+    """A grid from fixed z (and labels cycling through classes), EMA G when present."""
+    generator = self.gan.ema_generator or self.gan.generator
+    with gin.config_scope("eval"):
+      z, _ = self.gan.sample_latents(num_images, tf.constant([self.seed, 1], tf.int32))
+    labels = None
+    if self.gan.conditional:
+      labels = tf.range(num_images, dtype=tf.int32) % self.gan.num_classes
+    images = generator(z, labels, training=False)
+    return summaries.image_grid(images.numpy())
+
+  def write_sample_grid(self, path):
+    summaries.write_png(path, self.sample_grid())
+    logging.info("Wrote sample grid %s", path)
+    return path
+
+
+def make_checkpoint(gan, step):
+  """Everything a resumed run needs: networks, optimizers, EMA, term heads and the step.
+
+  The step is also the RNG state: every random draw is a stateless function of it.
+  """
+  objects = dict(step=step, generator=gan.generator, discriminator=gan.discriminator,
+                 g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer)
+  if gan.ema_generator is not None:
+    objects["ema_generator"] = gan.ema_generator
+  for index, term in enumerate(gan.terms):
+    objects[f"term_{index}_{term.name}"] = term
+  return tf.train.Checkpoint(**objects)
+
+
+def _next_multiple(step, every):
+  return (step // every + 1) * every if every else math.inf
+
+
+def _check_finite(scalars, step):
+  bad = {k: v for k, v in scalars.items() if not np.isfinite(v)}
+  if bad:
+    raise NonFiniteLossError(
+        f"Non-finite training metrics in the loop ending at step {step}: {bad}. Training "
+        "stopped; the last checkpoint before this loop is intact (lower the learning rate "
+        "or add a penalty, then resume).")
+
+
+def _mark_done(model_dir):
+  checkpoints.write_text(model_dir, TRAIN_DONE, "")

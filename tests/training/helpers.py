@@ -1,0 +1,28 @@
+"""Small helpers for the training tests: a tiny trainer and reading weights back."""
+import gin
+import numpy as np
+
+from compare_ssgan import configurables  # pylint: disable=unused-import
+from compare_ssgan.training import strategy as strategy_lib
+from compare_ssgan.training import trainer as trainer_lib
+
+TINY_DEMO = """
+dataset.name = "fashion_mnist_embedded"
+GAN.architecture = "dcgan"
+GAN.z_dim = 16
+Trainer.batch_size = 8
+Trainer.steps_per_loop = 2
+Trainer.save_checkpoints_steps = 2
+Trainer.summary_steps = 2
+Trainer.image_summary_steps = 4
+"""
+
+
+def make_trainer(model_dir, bindings="", strategy=None):
+  gin.clear_config()
+  gin.parse_config(TINY_DEMO + bindings)
+  return trainer_lib.Trainer(str(model_dir), strategy or strategy_lib.make_strategy())
+
+
+def weights(module):
+  return [np.array(v.numpy()) for v in module.variables]
