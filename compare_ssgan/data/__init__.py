@@ -1,0 +1,1 @@
+"""Datasets: registry, TFDS and local sources, tf.data input pipelines."""
