@@ -1,0 +1,153 @@
+"""Generator / discriminator base classes: the interface of every architecture.
+
+Generator: `G(z, y=None, training=False)` -> float32 images [N, H, W, C] in
+[0, 1]. Discriminator: `D(x, y=None, training=False)` -> (float32 logits
+[N, 1], float32 features [N, feature_dim]). `y` holds int32 class ids [N]; it
+is one-hot encoded inside and ignored by unconditional models
+(num_classes=0). Under a mixed-precision policy the networks compute in the
+policy's dtype and cast their outputs to float32.
+"""
+
+import gin
+import keras
+import tensorflow as tf
+
+from compare_ssgan.architectures import normalization
+from compare_ssgan.architectures import ops
+
+
+def _one_hot(y, num_classes, dtype, who):
+  """One-hot labels for a conditional model, None for an unconditional one."""
+  if num_classes <= 0:
+    return None
+  if y is None:
+    raise ValueError(f"{who} is conditional (num_classes={num_classes}) and "
+                     "needs int32 class ids y of shape [N].")
+  return tf.one_hot(tf.cast(y, tf.int32), num_classes, dtype=dtype)
+
+
+def _check_image_shape(image_shape):
+  shape = tuple(int(d) for d in image_shape)
+  if len(shape) != 3 or min(shape) <= 0:
+    raise ValueError(f"image_shape must be (H, W, C), got {image_shape}.")
+  return shape
+
+
+@gin.configurable("G", allowlist=["batch_norm", "spectral_norm"])
+class BaseGenerator(ops.BuildsOnFirstCall, keras.Model):
+  """Base generator; subclasses implement `_generate(z, y_onehot, training)`.
+
+  Args:
+    image_shape: (H, W, C) of the generated images.
+    z_dim: Size of the latent vector z.
+    num_classes: Number of classes; 0 means unconditional.
+    batch_norm: Normalization of G's hidden layers: "none", "batch_norm",
+      "conditional_batch_norm" (needs num_classes > 0) or
+      "self_modulated_batch_norm" (modulated by z). compare_gan's default is
+      none, but every compare_gan config and the papers use batch norm.
+    spectral_norm: Spectral norm on G's weights (where compare_gan uses it).
+  """
+
+  def __init__(self, image_shape, z_dim=128, num_classes=0,
+               batch_norm="batch_norm", spectral_norm=False, name="generator",
+               **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.image_shape = _check_image_shape(image_shape)
+    self.z_dim = int(z_dim)
+    self.num_classes = int(num_classes)
+    if batch_norm not in normalization.NORMALIZATIONS:
+      raise ValueError(f"G.batch_norm must be one of "
+                       f"{normalization.NORMALIZATIONS}, got {batch_norm!r}.")
+    if batch_norm == "conditional_batch_norm" and self.num_classes <= 0:
+      raise ValueError("G.batch_norm='conditional_batch_norm' needs labels, "
+                       f"but num_classes={self.num_classes}.")
+    self.batch_norm = batch_norm
+    self.spectral_norm = bool(spectral_norm)
+
+  def norm(self, num_channels, name):
+    """A new normalization layer of the configured kind."""
+    return normalization.make_norm(self.batch_norm, num_channels,
+                                   use_sn=self.spectral_norm, name=name)
+
+  def call(self, z, y=None, training=False):
+    if z.shape[-1] != self.z_dim:
+      raise ValueError(f"{self.name} expects z of shape [N, {self.z_dim}], "
+                       f"got {z.shape}.")
+    y = _one_hot(y, self.num_classes, self.compute_dtype, self.name)
+    z = tf.cast(z, self.compute_dtype)
+    return tf.cast(self._generate(z, y, training), tf.float32)
+
+  def build_variables(self):
+    """Creates all variables with one inference-mode call on a dummy batch.
+
+    Call it inside `strategy.scope()` before tracing a distributed step
+    (variables cannot be created in a replica context). It runs one power
+    iteration per spectrally normalized kernel, like any forward call.
+    """
+    y = tf.zeros([1], tf.int32) if self.num_classes else None
+    self(tf.zeros([1, self.z_dim]), y, training=False)
+
+
+@gin.configurable("D", allowlist=["batch_norm", "spectral_norm"])
+class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
+  """Base discriminator; subclasses implement `_features(x, training)`.
+
+  The head is shared: logit = final_fc(h) (+ <embedding_fc(y), h> with
+  projection), where h is D's final pre-logit feature vector. Extra heads
+  (rotation, contrastive, ...) should consume `features` and mirror
+  `self.spectral_norm`; `self.feature_dim` is h's size.
+
+  Args:
+    image_shape: (H, W, C) of the input images (values in [0, 1]).
+    num_classes: Number of classes; 0 means unconditional.
+    project_y: Add the projection term (Miyato & Koyama, 2018) when the model
+      is conditional; ignored when num_classes == 0.
+    spectral_norm: Spectral norm on every D weight (compare_gan default off).
+    batch_norm: "none" (default) or "batch_norm" in D's hidden layers.
+  """
+
+  def __init__(self, image_shape, num_classes=0, project_y=False,
+               spectral_norm=False, batch_norm="none", name="discriminator",
+               **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.image_shape = _check_image_shape(image_shape)
+    self.num_classes = int(num_classes)
+    self.project_y = bool(project_y) and self.num_classes > 0
+    self.spectral_norm = bool(spectral_norm)
+    if batch_norm not in ("none", "batch_norm"):
+      raise ValueError(f"D.batch_norm must be 'none' or 'batch_norm', got "
+                       f"{batch_norm!r}.")
+    self.batch_norm = batch_norm
+    self.feature_dim = None
+
+  def norm(self, num_channels, name):
+    """A new normalization layer of the configured kind."""
+    return normalization.make_norm(self.batch_norm, num_channels,
+                                   use_sn=self.spectral_norm, name=name)
+
+  def build_head(self, feature_dim, embedding_initializer=None):
+    """Creates the logit layer (and the projection embedding) on h."""
+    self.feature_dim = int(feature_dim)
+    self.final_fc = ops.Dense(1, use_sn=self.spectral_norm, name="final_fc")
+    if self.project_y:
+      self.embedding_fc = ops.Dense(
+          self.feature_dim, use_bias=False, use_sn=self.spectral_norm,
+          kernel_initializer=embedding_initializer, name="embedding_fc")
+
+  def call(self, x, y=None, training=False):
+    if tuple(x.shape[1:]) != self.image_shape:
+      raise ValueError(f"{self.name} expects images of shape "
+                       f"[N, {', '.join(map(str, self.image_shape))}], got "
+                       f"{x.shape}.")
+    y = (_one_hot(y, self.num_classes, self.compute_dtype, self.name)
+         if self.project_y else None)
+    h = self._features(tf.cast(x, self.compute_dtype), training)
+    logits = self.final_fc(h)
+    if y is not None:
+      logits += tf.reduce_sum(self.embedding_fc(y) * h, axis=1, keepdims=True)
+    return tf.cast(logits, tf.float32), tf.cast(h, tf.float32)
+
+  def build_variables(self):
+    """Creates all variables with one inference-mode call on a dummy batch."""
+    y = tf.zeros([1], tf.int32) if self.num_classes else None
+    self(tf.zeros((1,) + self.image_shape), y, training=False)

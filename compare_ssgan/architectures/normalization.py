@@ -1,0 +1,198 @@
+"""Batch normalization family sharing compare_gan's `standardize_batch` core.
+
+All layers have the call signature `(x, z=None, y=None, training=False)` so a
+network can swap them by name: `z` is the latent code (self-modulated BN), `y`
+the conditioning vector (conditional BN). Inputs are [N, H, W, C] or [N, C];
+statistics are taken over every axis but the last. Statistics and the affine
+step run in float32; the output is cast back to the layer's compute dtype.
+"""
+
+import gin
+import keras
+import tensorflow as tf
+
+from compare_ssgan.architectures import ops
+
+NORMALIZATIONS = ("none", "batch_norm", "conditional_batch_norm",
+                  "self_modulated_batch_norm")
+
+
+class StandardizeBatch(keras.layers.Layer):
+  """Normalizes by batch moments (training) or moving averages (inference).
+
+  Written out rather than taken from keras.layers.BatchNormalization to keep
+  compare_gan's knobs and to give the moving averages a replica-context
+  aggregation. Moving averages start at 0 / 1 and follow
+  m <- decay * m + (1 - decay) * batch_moment (no zero-debiasing).
+
+  Args:
+    decay: Moving-average decay. compare_gan's default is 0.999 but every one
+      of its configs uses 0.9, which is the default here.
+    epsilon: Added to the variance (compare_gan default 1e-3, configs 1e-5).
+    use_cross_replica_mean: None (auto) or True: synchronized
+      ("cross-replica") moments whenever running in a replica context with
+      more than one replica; False: each replica uses its own batch.
+  """
+
+  def __init__(self, decay, epsilon, use_cross_replica_mean, **kwargs):
+    super().__init__(**kwargs)
+    self.decay = decay
+    self.epsilon = epsilon
+    self.use_cross_replica_mean = use_cross_replica_mean
+
+  def build(self, input_shape):
+    c = int(input_shape[-1])
+    # "mean": with synchronized moments every replica writes the same value;
+    # with local moments the replicas' updates are averaged (the update is
+    # linear in the moments). Either way it is a valid replica-context update
+    # under MirroredStrategy and TPUStrategy.
+    self.moving_mean = self.add_weight(
+        name="moving_mean", shape=(c,), initializer="zeros",
+        trainable=False, autocast=False, aggregation="mean")
+    self.moving_variance = self.add_weight(
+        name="moving_variance", shape=(c,), initializer="ones",
+        trainable=False, autocast=False, aggregation="mean")
+
+  def _batch_moments(self, x):
+    axes = list(range(len(x.shape) - 1))
+    mean = tf.reduce_mean(x, axis=axes)
+    mean_sq = tf.reduce_mean(tf.square(x), axis=axes)
+    ctx = tf.distribute.get_replica_context()  # None in cross-replica ctx.
+    replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+    if replicas > 1 and self.use_cross_replica_mean is not False:
+      # The "parallel" formula: global E[x] and E[x^2] as the mean over
+      # replicas (equal per-replica batches), var = E[x^2] - E[x]^2.
+      mean, mean_sq = ctx.all_reduce(tf.distribute.ReduceOp.MEAN,
+                                     [mean, mean_sq])
+    # The one-pass formula can go slightly negative through rounding.
+    return mean, tf.maximum(mean_sq - tf.square(mean), 0.0)
+
+  def call(self, x, training=False):
+    x = tf.cast(x, tf.float32)
+    if training:
+      mean, variance = self._batch_moments(x)
+      d = self.decay
+      self.moving_mean.assign(d * self.moving_mean + (1.0 - d) * mean)
+      self.moving_variance.assign(
+          d * self.moving_variance + (1.0 - d) * variance)
+    else:
+      mean = tf.convert_to_tensor(self.moving_mean)
+      variance = tf.convert_to_tensor(self.moving_variance)
+    return (x - mean) * tf.math.rsqrt(variance + self.epsilon)
+
+
+@gin.configurable("standardize_batch",
+                  allowlist=["decay", "epsilon", "use_cross_replica_mean"])
+def make_standardize_batch(decay=0.9, epsilon=1e-5,
+                           use_cross_replica_mean=None, name="standardize"):
+  """The BN core with the gin-configured settings (see StandardizeBatch)."""
+  return StandardizeBatch(decay, epsilon, use_cross_replica_mean, name=name)
+
+
+def _per_example(t, rank):
+  """Reshapes per-example [N, C] parameters to broadcast over [N, H, W, C]."""
+  t = tf.cast(t, tf.float32)
+  return t[:, None, None, :] if rank == 4 else t
+
+
+class NoNorm(keras.layers.Layer):
+  """Identity with the normalization call signature ("none")."""
+
+  def call(self, x, z=None, y=None, training=False):
+    del z, y, training
+    return x
+
+
+class BatchNorm(keras.layers.Layer):
+  """Standardize, then per-channel trainable gamma (1) and beta (0)."""
+
+  def __init__(self, num_channels, **kwargs):
+    super().__init__(**kwargs)
+    self.num_channels = num_channels
+    self.standardize = make_standardize_batch()
+
+  def build(self, input_shape):
+    del input_shape
+    self.gamma = self.add_weight(name="gamma", shape=(self.num_channels,),
+                                 initializer="ones", autocast=False)
+    self.beta = self.add_weight(name="beta", shape=(self.num_channels,),
+                                initializer="zeros", autocast=False)
+
+  def call(self, x, z=None, y=None, training=False):
+    del z, y
+    out = self.standardize(x, training=training) * self.gamma + self.beta
+    return tf.cast(out, self.compute_dtype)
+
+
+class ConditionalBatchNorm(ops.BuildsOnFirstCall, keras.layers.Layer):
+  """Standardize, then gamma = 1 + W_g y and beta = W_b y (no biases).
+
+  The "+1" centres the initial gain at 1; compare_gan omits it (its issue #54),
+  which makes the gains start near 0 under N(0, 0.02) init.
+  """
+
+  def __init__(self, num_channels, use_sn=False, **kwargs):
+    super().__init__(**kwargs)
+    self.standardize = make_standardize_batch()
+    self.gamma = ops.Dense(num_channels, use_bias=False, use_sn=use_sn,
+                           name="gamma")
+    self.beta = ops.Dense(num_channels, use_bias=False, use_sn=use_sn,
+                          name="beta")
+
+  def call(self, x, z=None, y=None, training=False):
+    del z
+    if y is None:
+      raise ValueError("conditional_batch_norm needs the conditioning y.")
+    rank = len(x.shape)
+    gamma = 1.0 + _per_example(self.gamma(y), rank)
+    beta = _per_example(self.beta(y), rank)
+    out = self.standardize(x, training=training) * gamma + beta
+    return tf.cast(out, self.compute_dtype)
+
+
+class SelfModulatedBatchNorm(ops.BuildsOnFirstCall, keras.layers.Layer):
+  """Self-modulation (Chen et al., 2018): gamma and beta are MLPs of z.
+
+  h = relu(W_h z + b_h) (skipped when num_hidden == 0); gamma = W_g h + b_g
+  with b_g initialised to 1; beta = W_b h + b_b.
+  """
+
+  def __init__(self, num_channels, use_sn, num_hidden, **kwargs):
+    super().__init__(**kwargs)
+    self.standardize = make_standardize_batch()
+    self.hidden = (ops.Dense(num_hidden, use_sn=use_sn, name="hidden")
+                   if num_hidden > 0 else None)
+    self.gamma = ops.Dense(num_channels, use_sn=use_sn, bias_start=1.0,
+                           name="gamma")
+    self.beta = ops.Dense(num_channels, use_sn=use_sn, name="beta")
+
+  def call(self, x, z=None, y=None, training=False):
+    del y
+    if z is None:
+      raise ValueError("self_modulated_batch_norm needs the latent z.")
+    h = tf.nn.relu(self.hidden(z)) if self.hidden is not None else z
+    rank = len(x.shape)
+    gamma = _per_example(self.gamma(h), rank)
+    beta = _per_example(self.beta(h), rank)
+    out = self.standardize(x, training=training) * gamma + beta
+    return tf.cast(out, self.compute_dtype)
+
+
+@gin.configurable("self_modulated_batch_norm", allowlist=["num_hidden"])
+def make_self_modulated_batch_norm(num_channels, use_sn, name, num_hidden=32):
+  """sBN with gin `self_modulated_batch_norm.num_hidden` (compare_gan: 32)."""
+  return SelfModulatedBatchNorm(num_channels, use_sn, num_hidden, name=name)
+
+
+def make_norm(kind, num_channels, use_sn=False, name=None):
+  """Returns the normalization layer named `kind` (one of NORMALIZATIONS)."""
+  if kind == "none":
+    return NoNorm(name=name)
+  if kind == "batch_norm":
+    return BatchNorm(num_channels, name=name)
+  if kind == "conditional_batch_norm":
+    return ConditionalBatchNorm(num_channels, use_sn=use_sn, name=name)
+  if kind == "self_modulated_batch_norm":
+    return make_self_modulated_batch_norm(num_channels, use_sn, name)
+  raise ValueError(f"Unknown batch norm {kind!r}; expected one of "
+                   f"{NORMALIZATIONS}.")

@@ -1,0 +1,74 @@
+"""ResNet for 48x48 images, SN-GAN paper Table 5 (compare_gan's resnet_stl).
+
+Works for any H, W divisible by 8 (G starts from H/8 x W/8).
+"""
+
+import gin
+import tensorflow as tf
+
+from compare_ssgan.architectures import base
+from compare_ssgan.architectures import ops
+from compare_ssgan.architectures import resnet_blocks
+
+
+def _check_div8(image_shape):
+  h, w, _ = image_shape
+  if h % 8 or w % 8:
+    raise ValueError(f"resnet_stl needs H and W divisible by 8, got "
+                     f"image_shape={tuple(image_shape)}.")
+
+
+@gin.configurable("resnet_stl.Generator", allowlist=["ch"])
+class Generator(base.BaseGenerator):
+  """fc -> (H/8)x(W/8)x8ch -> up blocks 8ch->4ch->2ch->ch -> norm, ReLU, conv.
+
+  As in compare_gan, fc_noise and final_conv never use spectral norm (the
+  blocks do when G.spectral_norm); sigmoid output.
+  """
+
+  def __init__(self, image_shape, z_dim=128, num_classes=0, ch=64, **kwargs):
+    super().__init__(image_shape, z_dim, num_classes, **kwargs)
+    _check_div8(self.image_shape)
+    h, w, colors = self.image_shape
+    self.seed_shape = (h // 8, w // 8, 8 * ch)
+    self.fc_noise = ops.Dense(h // 8 * w // 8 * 8 * ch, name="fc_noise")
+    self.blocks = [
+        resnet_blocks.ResNetBlock(a * ch, b * ch, "up", self.norm,
+                                  use_sn=self.spectral_norm, name=f"B{i + 1}")
+        for i, (a, b) in enumerate(((8, 4), (4, 2), (2, 1)))]
+    ops.checkpoint_as_attributes(self, self.blocks)
+    self.final_norm = self.norm(ch, "final_norm")
+    self.final_conv = ops.Conv2D(colors, 3, name="final_conv")
+
+  def _generate(self, z, y, training):
+    h = tf.reshape(self.fc_noise(z), (-1,) + self.seed_shape)
+    for block in self.blocks:
+      h = block(h, z=z, y=y, training=training)
+    h = tf.nn.relu(self.final_norm(h, z=z, y=y, training=training))
+    return tf.nn.sigmoid(self.final_conv(h))
+
+
+@gin.configurable("resnet_stl.Discriminator", allowlist=["ch", "project_y"])
+class Discriminator(base.BaseDiscriminator):
+  """B0 colors->ch, then ch->2ch->4ch->8ch->16ch; all down but the last.
+
+  Then ReLU and a mean pool: h has 16ch values.
+  """
+
+  def __init__(self, image_shape, num_classes=0, ch=64, project_y=False,
+               **kwargs):
+    super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
+    _check_div8(self.image_shape)
+    channels = [self.image_shape[2]] + [m * ch for m in (1, 2, 4, 8, 16)]
+    self.blocks = [
+        resnet_blocks.ResNetBlock(
+            channels[i], channels[i + 1], "down" if i < 4 else "none",
+            self.norm, use_sn=self.spectral_norm, name=f"B{i}")
+        for i in range(5)]
+    ops.checkpoint_as_attributes(self, self.blocks)
+    self.build_head(16 * ch)
+
+  def _features(self, x, training):
+    for block in self.blocks:
+      x = block(x, training=training)
+    return tf.reduce_mean(tf.nn.relu(x), axis=[1, 2])
