@@ -4,6 +4,7 @@
       [--gin_bindings='Trainer.training_steps=1000'] [--mode=train_and_eval] [--strategy=tpu]
 """
 import os
+import signal
 
 from absl import app
 from absl import flags
@@ -38,9 +39,16 @@ def parse_gin(config_files, bindings):
     raise app.UsageError(f"Bad gin configuration: {e}") from e
 
 
+def _interrupt_on_sigterm(signum, frame):
+  """Preemption (SIGTERM) becomes KeyboardInterrupt so the trainer checkpoints first."""
+  del frame
+  raise KeyboardInterrupt(f"received signal {signum}")
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
   parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
   if FLAGS.mode in ("train", "train_and_eval"):
     from compare_ssgan.training import trainer  # pylint: disable=g-import-not-at-top

@@ -36,6 +36,7 @@ class Progress:
 
   def __init__(self, start_step, total_steps):
     self._total = total_steps
+    self.start_step = start_step
     self._last_step = start_step
     self._last_time = time.time()
 

@@ -103,6 +103,16 @@ class Trainer:
         self.gan.ema.update(self.step)
       self.step.assign_add(1)
 
+  def train_dataset(self, start_step=0):
+    """The distributed train batches, positioned after `start_step` G steps."""
+    return datasets.distributed_train_dataset(
+        self.strategy, self.dataset, self.batch_size, self.seed,
+        start_batch=start_step * (self.gan.disc_iters + 1))
+
+  def run_loop(self, iterator, num_steps):
+    """Runs `num_steps` G steps in one traced call (no checkpoints or summaries)."""
+    self._train_loop(iterator, tf.constant(num_steps, tf.int64))
+
   def train(self):
     """Runs (or resumes) training to `training_steps`; returns the final scalars."""
     checkpoints.restore_or_initialize(self.manager, self.checkpoint)
@@ -112,31 +122,39 @@ class Trainer:
       _mark_done(self.model_dir)
       return {}
     checkpoints.write_text(self.model_dir, "config.gin", gin.config_str())
-    iterator = iter(datasets.distributed_train_dataset(
-        self.strategy, self.dataset, self.batch_size, self.seed,
-        start_batch=start * (self.gan.disc_iters + 1)))
+    iterator = iter(self.train_dataset(start))
     writer = tf.summary.create_file_writer(self.model_dir)
     progress = summaries.Progress(start, self.training_steps)
     scalars = {}
     if start == 0:
       checkpoints.save(self.manager, 0)
-    while start < self.training_steps:
-      num_steps = self._steps_until_boundary(start)
-      self._train_loop(iterator, tf.constant(num_steps, tf.int64))
-      if start == 0 or not tf.io.gfile.exists(os.path.join(self.model_dir,
-                                                           "operative_config.gin")):
-        checkpoints.write_text(self.model_dir, "operative_config.gin",
-                               gin.operative_config_str())
-      start = int(self.step.numpy())
-      scalars = self._read_trackers()
-      _check_finite(scalars, start)
-      scalars["steps_per_sec"] = progress.update(start, scalars)
-      self._write_summaries(writer, start, scalars)
-      if start % self.save_checkpoints_steps == 0 or start == self.training_steps:
-        checkpoints.save(self.manager, start)
+    try:
+      while start < self.training_steps:
+        self.run_loop(iterator, self._steps_until_boundary(start))
+        if start == int(progress.start_step):
+          # After the first trace every configurable in use has been called.
+          checkpoints.write_text(self.model_dir, "operative_config.gin",
+                                 gin.operative_config_str())
+        start = int(self.step.numpy())
+        scalars = self._read_trackers()
+        _check_finite(scalars, start)
+        scalars["steps_per_sec"] = progress.update(start, scalars)
+        self._write_summaries(writer, start, scalars)
+        if start % self.save_checkpoints_steps == 0 or start == self.training_steps:
+          checkpoints.save(self.manager, start)
+    except KeyboardInterrupt:
+      # Ctrl-C or a preemption's SIGTERM (main.py turns it into KeyboardInterrupt):
+      # a loop is atomic, so the weights match `step`; keep them unless they are NaN.
+      if scalars and int(self.step.numpy()) != self._latest_saved_step():
+        checkpoints.save(self.manager, int(self.step.numpy()))
+      raise
     self.write_sample_grid(os.path.join(self.model_dir, f"samples_{start:08d}.png"))
     _mark_done(self.model_dir)
     return scalars
+
+  def _latest_saved_step(self):
+    latest = self.manager.latest_checkpoint
+    return int(latest.rsplit("-", 1)[-1]) if latest else -1
 
   def _steps_until_boundary(self, step):
     """Loops end on every checkpoint, summary and image-summary boundary."""

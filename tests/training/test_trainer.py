@@ -78,3 +78,23 @@ def _unlabelled_npz(tmp_path):
   path = tmp_path / "unlabelled.npz"
   np.savez(path, images=np.zeros([16, 32, 32, 1], np.uint8))
   return path
+
+
+def test_interrupt_saves_the_current_step_then_resumes(tmp_path, monkeypatch):
+  trainer = helpers.make_trainer(tmp_path, "Trainer.training_steps = 8\n"
+                                 "Trainer.save_checkpoints_steps = 100")
+  real_run_loop = trainer.run_loop
+  calls = []
+
+  def interrupted_on_second_loop(iterator, num_steps):
+    calls.append(num_steps)
+    if len(calls) == 2:
+      raise KeyboardInterrupt("preempted")
+    real_run_loop(iterator, num_steps)
+  monkeypatch.setattr(trainer, "run_loop", interrupted_on_second_loop)
+  with pytest.raises(KeyboardInterrupt):
+    trainer.train()
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-2")
+  resumed = helpers.make_trainer(tmp_path, "Trainer.training_steps = 8")
+  resumed.train()
+  assert int(resumed.step.numpy()) == 8
