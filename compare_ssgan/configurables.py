@@ -8,3 +8,4 @@ from compare_ssgan.gans import latents
 from compare_ssgan.gans import losses
 from compare_ssgan.gans import penalties
 from compare_ssgan.training import trainer
+from compare_ssgan.gans import cosine_similarity

@@ -54,6 +54,10 @@ class DiscriminatorBatch:
     self._conditional = conditional
     self._groups = collections.OrderedDict()
 
+  @property
+  def names(self):
+    return tuple(self._groups)
+
   def add(self, name, images, labels=None):
     if name in self._groups:
       raise ValueError(f"Discriminator input group {name!r} was added twice.")
