@@ -96,6 +96,12 @@ class AuxiliaryTerm(keras.layers.Layer):
     del seed
     return z
 
+  def transform_discriminator_inputs(self, ctx, images, labels, group):
+    """Changes what D judges as `group` ("real" / "fake") in both steps. Identity here;
+    augment-both overrides it. The penalty sees the transformed images too."""
+    del ctx, group
+    return images, labels
+
   def add_d_step_inputs(self, ctx, batch):
     """Adds groups to the D step's discriminator call."""
 

@@ -5,6 +5,7 @@ SS-GAN, CR-GAN and Cntr-GAN differ only in gin bindings (`GAN.conditional`,
 `GAN.auxiliary_terms`, the architecture's normalisation), never in this file.
 Everything here runs per replica inside `strategy.run`; nothing leaves the device.
 """
+from absl import logging
 import gin
 import keras
 import tensorflow as tf
@@ -75,6 +76,13 @@ class GAN(tf.Module):
     self.discriminator = registry.make_discriminator(architecture, self.image_shape,
                                                      self.num_classes)
     self._build(self.generator, self.discriminator)
+    if conditional and not (self.discriminator.project_y or
+                            self.generator.batch_norm == "conditional_batch_norm"):
+      logging.warning("GAN.conditional=True, but neither G (G.batch_norm=%r) nor D "
+                      "(project_y=False) uses the labels: this trains an unconditional "
+                      "model. Cond-GAN is G.batch_norm='conditional_batch_norm' plus "
+                      "<architecture>.Discriminator.project_y=True.",
+                      self.generator.batch_norm)
     for term in self.terms:
       term.build_heads(self.discriminator, self.generator)
     self.ema = None
@@ -144,6 +152,12 @@ class GAN(tf.Module):
     fakes = self.generator(z, fake_labels, training=True)
     return auxiliary.StepContext(self, images, labels, z, fake_labels, fakes, seed)
 
+  def _judged(self, ctx, images, labels, group):
+    """What D judges as `group` ("real" / "fake"): the terms' transforms (augment-both)."""
+    for term in self.terms:
+      images, labels = term.transform_discriminator_inputs(ctx, images, labels, group)
+    return images, labels
+
   def _discriminator_logits(self, images, labels):
     return self.discriminator(images, labels, training=True)[0]
 
@@ -164,16 +178,18 @@ class GAN(tf.Module):
   def discriminator_step(self, images, labels, seed):
     ctx = self._context(images, labels, seed)
     ctx.fake_images = tf.stop_gradient(ctx.fake_images)
+    real_images, real_labels = self._judged(ctx, images, ctx.real_labels, "real")
+    fake_images, fake_labels = self._judged(ctx, ctx.fake_images, ctx.fake_labels, "fake")
     with tf.GradientTape() as tape:
       batch = auxiliary.DiscriminatorBatch(self.conditional)
-      batch.add("real", images, ctx.real_labels)
-      batch.add("fake", ctx.fake_images, ctx.fake_labels)
+      batch.add("real", real_images, real_labels)
+      batch.add("fake", fake_images, fake_labels)
       for term in self.terms:
         term.add_d_step_inputs(ctx, batch)
       outputs = batch.run(self.discriminator)
       adversarial = self.loss_fn(outputs["real"].logits, outputs["fake"].logits)
-      penalty = self.penalty_fn(self._discriminator_logits, images, ctx.fake_images,
-                                ctx.real_labels, randomness.fold_in(seed, "penalty"))
+      penalty = self.penalty_fn(self._discriminator_logits, real_images, fake_images,
+                                real_labels, randomness.fold_in(seed, "penalty"))
       loss = adversarial.d_loss + self.penalty_weight * penalty
       metrics = {"d_loss_real": adversarial.d_real, "d_loss_fake": adversarial.d_fake,
                  "penalty": penalty,
@@ -196,8 +212,8 @@ class GAN(tf.Module):
       ctx = self._context(images, labels, seed)
       batch = auxiliary.DiscriminatorBatch(self.conditional)
       if losses.uses_real_logits_in_g_step(self.loss_fn):
-        batch.add("real", images, ctx.real_labels)
-      batch.add("fake", ctx.fake_images, ctx.fake_labels)
+        batch.add("real", *self._judged(ctx, images, ctx.real_labels, "real"))
+      batch.add("fake", *self._judged(ctx, ctx.fake_images, ctx.fake_labels, "fake"))
       for term in self.terms:
         term.add_g_step_inputs(ctx, batch)
       outputs = batch.run(self.discriminator)

@@ -1,0 +1,103 @@
+"""Trains every GAN variant's offline demo a few hundred steps and reports what it logged.
+
+  python benchmarks/variants_demo.py [--steps=300] [--variants=ssgan,cntr] [--model_root=DIR]
+
+Each variant is `gin_configs/demo/<name>.gin` (embedded Fashion-MNIST, small DCGAN, batch
+64). The final losses and the self-supervised accuracies are read back from the run's
+TensorBoard events, next to their chance level, with the wall time of each run.
+"""
+import glob
+import math
+import os
+import sys
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+import gin
+import tensorflow as tf
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+
+# pylint: disable=g-import-not-at-top,unused-import
+from compare_ssgan import configurables
+from compare_ssgan.gans import augment_both
+from compare_ssgan.gans import consistency
+from compare_ssgan.gans import contrastive
+from compare_ssgan.gans import infogan
+from compare_ssgan.gans import latent_consistency
+from compare_ssgan.gans import rotation
+from compare_ssgan.training import strategy as strategy_lib
+from compare_ssgan.training import trainer as trainer_lib
+# pylint: enable=g-import-not-at-top,unused-import
+
+VARIANTS = ("uncond_gan", "cond_gan", "ssgan", "ssgan_sbn", "cr", "icr", "cntr",
+            "augment_both", "infogan")
+# Accuracy tag -> chance level at the demo's batch of 64.
+ACCURACIES = {"rotation_accuracy": 1 / 4, "contrastive_accuracy": 1 / (2 * 64 - 1),
+              "info_categorical_accuracy": 1 / 10}
+LOSSES = ("d_loss", "g_loss", "rotation_real_loss", "rotation_fake_loss", "cr_real",
+          "bcr_real", "bcr_fake", "zcr_d", "zcr_g", "contrastive_real_loss",
+          "contrastive_fake_loss", "info_categorical_loss")
+
+flags.DEFINE_integer("steps", 300, "G steps per variant.")
+flags.DEFINE_list("variants", list(VARIANTS), "Demo configs to run.")
+flags.DEFINE_string("model_root", None, "Where runs go (default: a temporary directory).")
+FLAGS = flags.FLAGS
+
+
+def read_scalars(model_dir):
+  """{tag: [(step, value)]} from a run's TensorBoard event files."""
+  scalars = {}
+  for path in sorted(glob.glob(os.path.join(model_dir, "events.out.tfevents*"))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.HasField("tensor") and not value.tensor.string_val:
+          scalars.setdefault(value.tag, []).append(
+              (event.step, float(tf.make_ndarray(value.tensor))))
+  return scalars
+
+
+def run_variant(name, model_dir, steps):
+  gin.clear_config()
+  every = max(steps // 6, 1)
+  gin.parse_config_files_and_bindings([f"gin_configs/demo/{name}.gin"], [
+      f"Trainer.training_steps = {steps}", f"Trainer.steps_per_loop = {every}",
+      f"Trainer.summary_steps = {every}", f"Trainer.save_checkpoints_steps = {steps}",
+      f"Trainer.image_summary_steps = {steps}"])
+  start = time.time()
+  trainer_lib.Trainer(model_dir, strategy_lib.make_strategy()).train()
+  return time.time() - start, read_scalars(model_dir)
+
+
+def report(name, seconds, scalars):
+  lines = [f"== {name}: {seconds:.0f} s"]
+  finite = all(math.isfinite(v) for series in scalars.values() for _, v in series)
+  losses = ", ".join(f"{tag} {scalars[tag][-1][1]:.4g}" for tag in LOSSES if tag in scalars)
+  lines.append(f"   final: {losses}; all logged values finite: {finite}")
+  for tag, chance in ACCURACIES.items():
+    if tag in scalars:
+      curve = " ".join(f"{step}:{value:.3f}" for step, value in scalars[tag])
+      lines.append(f"   {tag} (chance {chance:.3f}): {curve}")
+  return "\n".join(lines)
+
+
+def main(argv):
+  del argv
+  gin.add_config_file_search_path(REPO_ROOT)
+  os.chdir(REPO_ROOT)
+  unknown = sorted(set(FLAGS.variants) - set(VARIANTS))
+  if unknown:
+    raise app.UsageError(f"Unknown variants {unknown}; known: {', '.join(VARIANTS)}.")
+  root = FLAGS.model_root or tempfile.mkdtemp(prefix="variants_demo_")
+  total = time.time()
+  for name in FLAGS.variants:
+    seconds, scalars = run_variant(name, os.path.join(root, name), FLAGS.steps)
+    print(report(name, seconds, scalars), flush=True)
+  print(f"total wall time {time.time() - total:.0f} s; runs in {root}")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,123 @@
+"""Cntr-GAN: a SimCLR contrastive loss on D (Zhao et al. 2020, "Image Augmentations for
+GAN Training").
+
+Each image gets two SimCLR views; a projection head on D's penultimate features maps them
+to embeddings; NT-Xent (Chen et al. 2020) pulls the two views of an image together against
+all other views of the *global* batch (gathered across replicas). It is computed on reals
+and, separately, on (stop-gradient) fakes and added to D's loss; G gets no term.
+
+The GAN paper's appendix (head, temperature, weight, augmentation strengths) could not be
+retrieved; the defaults are SimCLR's CIFAR-10 settings (temperature 0.5, colour strength
+0.5, no blur, a one-hidden-layer MLP head with 128-d output) and weight 1: this project's
+choices, not the paper's (see gin_configs/README.md).
+"""
+import gin
+import keras
+import tensorflow as tf
+
+from compare_ssgan.architectures import ops
+from compare_ssgan.gans import augmentations
+from compare_ssgan.gans import auxiliary
+
+_LARGE = 1e9
+
+
+def nt_xent(view1, view2, temperature):
+  """NT-Xent of local views [n, d] against all 2N views of the global batch.
+
+  Views are L2-normalised; anchor k's positive is its other view, its negatives the other
+  2N - 2 views (the CS231n / SimCLR layout [view1; view2], positives (k, k + N)). Returns
+  the mean loss over this replica's 2n anchors and the top-1 accuracy of picking the
+  positive (chance 1 / (2N - 1)).
+  """
+  view1 = tf.math.l2_normalize(tf.cast(view1, tf.float32), axis=-1)
+  view2 = tf.math.l2_normalize(tf.cast(view2, tf.float32), axis=-1)
+  n = tf.shape(view1)[0]
+  ctx = tf.distribute.get_replica_context()
+  if ctx is not None and ctx.num_replicas_in_sync > 1:
+    all1, all2 = ctx.all_gather([view1, view2], axis=0)
+    offset = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * n
+  else:
+    all1, all2, offset = view1, view2, 0
+  global_n = tf.shape(all1)[0]
+  anchors = tf.concat([view1, view2], axis=0)
+  logits = tf.matmul(anchors, tf.concat([all1, all2], axis=0), transpose_b=True)
+  logits /= temperature
+  local = tf.range(n) + offset
+  itself = tf.concat([local, local + global_n], axis=0)
+  positive = tf.concat([local + global_n, local], axis=0)
+  logits -= _LARGE * tf.one_hot(itself, 2 * global_n)
+  loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(positive, logits))
+  correct = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), positive)
+  return loss, tf.reduce_mean(tf.cast(correct, tf.float32))
+
+
+class ProjectionHead(keras.layers.Layer):
+  """SimCLR's g(h) = W2 relu(W1 h) (no batch norm), optionally spectrally normalised."""
+
+  def __init__(self, hidden_dim, output_dim, use_sn, **kwargs):
+    super().__init__(**kwargs)
+    self.hidden = ops.Dense(hidden_dim, use_sn=use_sn, name="hidden")
+    self.output_layer = ops.Dense(output_dim, use_sn=use_sn, name="output")
+
+  def call(self, features):
+    return self.output_layer(tf.nn.relu(self.hidden(features)))
+
+
+class ContrastiveTerm(auxiliary.AuxiliaryTerm):
+  """weight * (NT-Xent on two views of the reals + NT-Xent on two views of the fakes)."""
+
+  optimizer = "discriminator"
+  metric_names = ("contrastive_real_loss", "contrastive_fake_loss",
+                  "contrastive_accuracy")
+
+  def __init__(self, weight, temperature, hidden_dim, output_dim, use_sn, augmentation):
+    super().__init__(name="contrastive")
+    if temperature <= 0:
+      raise ValueError(f"contrastive.temperature must be > 0; got {temperature}.")
+    self.weight = weight
+    self.temperature = temperature
+    self.hidden_dim = hidden_dim
+    self.output_dim = output_dim
+    self.use_sn = use_sn
+    self.augmentation = augmentation
+    self.head = None
+
+  def build_heads(self, discriminator, generator):
+    del generator
+    self.head = ProjectionHead(self.hidden_dim or discriminator.feature_dim,
+                               self.output_dim, self.use_sn, name="projection")
+    self.head(tf.zeros([1, discriminator.feature_dim]))
+
+  def add_d_step_inputs(self, ctx, batch):
+    for side, images, labels in (("real", ctx.real_images, ctx.real_labels),
+                                 ("fake", ctx.fake_images, ctx.fake_labels)):
+      for view in (1, 2):
+        seed = ctx.seed_for(f"contrastive/{side}/{view}")
+        batch.add(f"contrastive_{side}_{view}", self.augmentation(images, seed), labels)
+
+  def d_step_loss(self, ctx, outputs):
+    losses, accuracies = {}, {}
+    for side in ("real", "fake"):
+      views = [self.head(outputs[f"contrastive_{side}_{view}"].features) for view in (1, 2)]
+      losses[side], accuracies[side] = nt_xent(*views, self.temperature)
+    return (self.weight * (losses["real"] + losses["fake"]),
+            {"contrastive_real_loss": losses["real"],
+             "contrastive_fake_loss": losses["fake"],
+             "contrastive_accuracy": accuracies["real"]})
+
+
+@gin.configurable("contrastive")
+def contrastive(weight=1.0, temperature=0.5, hidden_dim=None, output_dim=128,
+                use_sn=False, augmentation=augmentations.simclr_augment):
+  """The Cntr-GAN term (`GAN.auxiliary_terms = [@contrastive()]`).
+
+  Args:
+    weight: lambda on the summed real and fake NT-Xent losses.
+    temperature: NT-Xent's tau (SimCLR CIFAR-10: 0.5).
+    hidden_dim: the head's hidden width; None uses D's feature size (SimCLR's choice).
+    output_dim: embedding size (SimCLR: 128).
+    use_sn: spectral norm in the head (off: it is not part of the real/fake critic).
+    augmentation: the view generator, `fn(images, seed)`.
+  """
+  return ContrastiveTerm(weight, temperature, hidden_dim, output_dim, use_sn, augmentation)

@@ -1,0 +1,130 @@
+"""SS-GAN's auxiliary rotation loss (Chen et al., CVPR 2019), batched as compare_gan does.
+
+Per replica, the last n = rotated_batch_size / (4 * replicas) images of a group are rotated
+by 90, 180 and 270 degrees (exact `rot90`, stacked all-90, all-180, all-270) and join the
+step's single D call. A 4-way linear head on D's final features (spectrally normalized
+when D is) classifies {the n originals: 0, rotations: 1, 2, 3}. D minimises
+beta * CE on reals only; G minimises alpha * CE on its fakes only (the rotation task is
+collaborative). The GAN loss sees the unrotated images only.
+
+Unlike compare_gan, the rotated fakes of a conditional GAN carry their *sampled* labels
+(compare_gan tiles the real labels there), and the D step does not pass rotated fakes
+through D: they enter no D loss and would only matter to a batch-normalised D.
+"""
+import gin
+import tensorflow as tf
+
+from compare_ssgan.architectures import ops
+from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans import randomness
+
+NUM_ROTATIONS = 4
+
+
+def rot90(images, k):
+  """`np.rot90(images, k, axes=(1, 2))`: k quarter turns counter-clockwise, NHWC.
+
+  Written with transpose/reverse: tf.image.rot90 adds runtime asserts and a case op.
+  """
+  k %= 4
+  if k == 1:
+    return tf.reverse(tf.transpose(images, [0, 2, 1, 3]), [1])
+  if k == 2:
+    return tf.reverse(images, [1, 2])
+  if k == 3:
+    return tf.reverse(tf.transpose(images, [0, 2, 1, 3]), [2])
+  return images
+
+
+def rotate_last(images, labels, n):
+  """The last n images rotated by 90, 180, 270 degrees, and their (tiled) labels."""
+  source = images[-n:]
+  rotated = tf.concat([rot90(source, k) for k in (1, 2, 3)], axis=0)
+  rotated_labels = None if labels is None else tf.tile(labels[-n:], [3])
+  return rotated, rotated_labels
+
+
+def rotation_targets(n):
+  """Classes of [n originals, n x 90, n x 180, n x 270]: repeat([0, 1, 2, 3], n)."""
+  return tf.repeat(tf.range(NUM_ROTATIONS, dtype=tf.int32), n)
+
+
+class RotationTerm(auxiliary.AuxiliaryTerm):
+  """SS-GAN: `weight_d` (beta) on reals in D's loss, `weight_g` (alpha) on fakes in G's."""
+
+  optimizer = "discriminator"
+  metric_names = ("rotation_real_loss", "rotation_fake_loss", "rotation_accuracy")
+
+  def __init__(self, rotated_batch_size, weight_d, weight_g):
+    super().__init__(name="rotation")
+    if rotated_batch_size <= 0 or rotated_batch_size % NUM_ROTATIONS:
+      raise ValueError(f"rotation.rotated_batch_size must be a positive multiple of 4; "
+                       f"got {rotated_batch_size}.")
+    self.rotated_batch_size = rotated_batch_size
+    self.weight_d = weight_d
+    self.weight_g = weight_g
+    self.head = None
+
+  def build_heads(self, discriminator, generator):
+    del generator
+    self.head = ops.Dense(NUM_ROTATIONS, use_sn=discriminator.spectral_norm,
+                          name="score_classify")
+    self.head(tf.zeros([1, discriminator.feature_dim]))
+
+  def num_sources(self, local_batch_size):
+    """n: images of this replica's batch that are rotated (compare_gan's rotated_bs / 4)."""
+    replicas = randomness.num_replicas_in_sync()
+    if self.rotated_batch_size % (NUM_ROTATIONS * replicas):
+      raise ValueError(f"rotation.rotated_batch_size={self.rotated_batch_size} must be a "
+                       f"multiple of 4 x {replicas} replicas.")
+    n = self.rotated_batch_size // (NUM_ROTATIONS * replicas)
+    if local_batch_size is not None and n > local_batch_size:
+      raise ValueError(f"rotation.rotated_batch_size={self.rotated_batch_size} needs {n} "
+                       f"source images per replica but the replica batch has "
+                       f"{local_batch_size}.")
+    return n
+
+  def _add(self, batch, group, images, labels):
+    n = self.num_sources(images.shape[0])
+    rotated, rotated_labels = rotate_last(images, labels, n)
+    batch.add(group, rotated, rotated_labels)
+
+  def _loss(self, outputs, group):
+    """Mean CE and accuracy over the n originals (last of `group`) and their rotations."""
+    n = self.num_sources(None)
+    features = tf.concat([outputs[group].features[-n:], outputs["rot_" + group].features],
+                         axis=0)
+    logits = tf.cast(self.head(features), tf.float32)
+    targets = rotation_targets(n)
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits))
+    correct = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), targets)
+    return loss, tf.reduce_mean(tf.cast(correct, tf.float32))
+
+  def add_d_step_inputs(self, ctx, batch):
+    self._add(batch, "rot_real", ctx.real_images, ctx.real_labels)
+
+  def d_step_loss(self, ctx, outputs):
+    loss, accuracy = self._loss(outputs, "real")
+    return self.weight_d * loss, {"rotation_real_loss": loss, "rotation_accuracy": accuracy}
+
+  def add_g_step_inputs(self, ctx, batch):
+    # Sampled labels, not the real ones (compare_gan's conditional bug).
+    self._add(batch, "rot_fake", ctx.fake_images, ctx.fake_labels)
+
+  def g_step_loss(self, ctx, outputs):
+    loss, _ = self._loss(outputs, "fake")
+    return self.weight_g * loss, {"rotation_fake_loss": loss}
+
+
+@gin.configurable("rotation")
+def rotation(rotated_batch_size=gin.REQUIRED, weight_d=1.0, weight_g=0.2):
+  """The SS-GAN term (`GAN.auxiliary_terms = [@rotation()]`).
+
+  Args:
+    rotated_batch_size: compare_gan's global count of images in each side's rotation loss
+      (n originals + 3n rotations), a multiple of 4 x replicas. The paper's batch 64 with
+      16 images rotated 4 ways is rotated_batch_size=64.
+    weight_d: beta, compare_gan's weight_rotation_loss_d (1.0).
+    weight_g: alpha, compare_gan's weight_rotation_loss_g (0.2).
+  """
+  return RotationTerm(rotated_batch_size, weight_d, weight_g)

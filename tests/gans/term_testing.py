@@ -1,0 +1,99 @@
+"""Tiny networks and a step context for testing auxiliary terms alone, with numpy mirrors."""
+import types
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from compare_ssgan.gans import auxiliary
+
+
+def quadrant_means(images):
+  """numpy: [N, H, W, C] -> [N, 4] means of channel 0 over the TL, TR, BL, BR quadrants."""
+  images = np.asarray(images)
+  h, w = images.shape[1] // 2, images.shape[2] // 2
+  x = images[..., 0]
+  return np.stack([x[:, :h, :w].mean((1, 2)), x[:, :h, w:].mean((1, 2)),
+                   x[:, h:, :w].mean((1, 2)), x[:, h:, w:].mean((1, 2))], axis=1)
+
+
+class TinyDiscriminator(keras.Model):
+  """features = scale * quadrant means (changes under rotation); logits = features @ w."""
+
+  spectral_norm = False
+  feature_dim = 4
+
+  def __init__(self):
+    super().__init__(name="discriminator")
+    self.scale = self.add_weight(name="scale", shape=(4,), initializer="ones")
+    self.w = self.add_weight(name="w", shape=(4, 1),
+                             initializer=keras.initializers.Constant([[1.0], [-2.0],
+                                                                      [3.0], [0.5]]))
+
+  def call(self, images, labels=None, training=False):
+    del training
+    self.seen = {"images": images, "labels": labels}  # The last call's inputs (eager).
+    h, w = images.shape[1] // 2, images.shape[2] // 2
+    x = images[..., 0]
+    quadrants = tf.stack([tf.reduce_mean(x[:, :h, :w], [1, 2]),
+                          tf.reduce_mean(x[:, :h, w:], [1, 2]),
+                          tf.reduce_mean(x[:, h:, :w], [1, 2]),
+                          tf.reduce_mean(x[:, h:, w:], [1, 2])], axis=1)
+    features = quadrants * self.scale
+    return tf.matmul(features, self.w), features
+
+  def numpy_logits(self, images):
+    return quadrant_means(images) * self.scale.numpy() @ self.w.numpy()
+
+
+class TinyGenerator(keras.Model):
+  """images = sigmoid(z @ kernel) reshaped to [N, size, size, 1]."""
+
+  def __init__(self, z_dim=6, size=4):
+    super().__init__(name="generator")
+    self.z_dim = z_dim
+    self.size = size
+    self.kernel = self.add_weight(name="kernel", shape=(z_dim, size * size),
+                                  initializer=keras.initializers.RandomNormal(seed=1))
+
+  def call(self, z, labels=None, training=False):
+    del labels, training
+    return tf.reshape(tf.sigmoid(tf.matmul(z, self.kernel)), [-1, self.size, self.size, 1])
+
+
+def make_context(real_images, fake_images=None, real_labels=None, fake_labels=None,
+                 z=None, seed=(3, 4), discriminator=None, generator=None,
+                 conditional=False):
+  """A StepContext over tiny networks (tensors as given; nothing is generated)."""
+  gan = types.SimpleNamespace(discriminator=discriminator or TinyDiscriminator(),
+                              generator=generator or TinyGenerator(),
+                              conditional=conditional)
+  as_tensor = lambda x: None if x is None else tf.convert_to_tensor(x)
+  return auxiliary.StepContext(gan, as_tensor(real_images), as_tensor(real_labels),
+                               as_tensor(z), as_tensor(fake_labels),
+                               as_tensor(fake_images), tf.constant(seed, tf.int32))
+
+
+def run_d_step(term, ctx):
+  """The D step's term path: "real" + "fake" groups, the term's groups, one D call."""
+  batch = auxiliary.DiscriminatorBatch(ctx.gan.conditional)
+  batch.add("real", ctx.real_images, ctx.real_labels)
+  batch.add("fake", ctx.fake_images, ctx.fake_labels)
+  term.add_d_step_inputs(ctx, batch)
+  outputs = batch.run(ctx.gan.discriminator)
+  return term.d_step_loss(ctx, outputs), batch
+
+
+def run_g_step(term, ctx):
+  batch = auxiliary.DiscriminatorBatch(ctx.gan.conditional)
+  batch.add("fake", ctx.fake_images, ctx.fake_labels)
+  term.add_g_step_inputs(ctx, batch)
+  outputs = batch.run(ctx.gan.discriminator)
+  return term.g_step_loss(ctx, outputs), batch
+
+
+def softmax_cross_entropy(logits, targets):
+  """numpy: mean of -log softmax(logits)[target]."""
+  logits = logits - logits.max(axis=1, keepdims=True)
+  log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+  return -log_probs[np.arange(len(targets)), targets].mean()
