@@ -12,7 +12,10 @@ from absl import logging
 import gin
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
+from compare_ssgan.evaluation import job as eval_job
+from compare_ssgan.training import restore
 from compare_ssgan.training import strategy as strategy_lib
+from compare_ssgan.training import trainer as trainer_lib
 
 MODES = ("train", "eval", "continuous_eval", "train_and_eval")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,17 +52,17 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+  if FLAGS.mode in ("eval", "continuous_eval"):
+    # The run's own config first; --gin_config/--gin_bindings (e.g. evaluation.*) override.
+    restore.parse_run_config(FLAGS.model_dir, wait=FLAGS.mode == "continuous_eval")
   parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
   if FLAGS.mode in ("train", "train_and_eval"):
-    from compare_ssgan.training import trainer  # pylint: disable=g-import-not-at-top
     strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices)
-    trainer.Trainer(FLAGS.model_dir, strategy).train()
+    trainer_lib.Trainer(FLAGS.model_dir, strategy).train()
   if FLAGS.mode in ("eval", "train_and_eval"):
-    from compare_ssgan.evaluation import job  # pylint: disable=g-import-not-at-top
-    job.run_eval(FLAGS.model_dir)
+    eval_job.run_eval(FLAGS.model_dir, record=True)
   if FLAGS.mode == "continuous_eval":
-    from compare_ssgan.evaluation import job  # pylint: disable=g-import-not-at-top
-    job.run_continuous_eval(FLAGS.model_dir)
+    eval_job.run_continuous_eval(FLAGS.model_dir)
   logging.info("Done: %s", FLAGS.mode)
 
 

@@ -1,10 +1,13 @@
 """Rebuilds a trained generator from a model_dir, for evaluator workers and sampling."""
 import os
+import time
 
+from absl import logging
 import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import configurables  # pylint: disable=unused-import
 from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
@@ -36,19 +39,30 @@ class Sampler:
       yield np.asarray(self._generate(z, labels), np.float32)
 
 
-def load_sampler(model_dir, checkpoint_path=None, use_ema=False):
-  """Parses model_dir's config.gin, builds the GAN and restores G (or its EMA) from a checkpoint.
+def parse_run_config(model_dir, wait=False, poll_secs=10.0):
+  """Parses the trainer's `config.gin`, so that an evaluator rebuilds the same run.
 
-  `checkpoint_path` defaults to the latest checkpoint in model_dir.
+  Call it before the evaluator's own gin files and bindings, which then override it.
+  With `wait`, an evaluator started before its trainer waits for the file to appear.
   """
-  config_path = os.path.join(model_dir, "config.gin")
-  if not tf.io.gfile.exists(config_path):
-    raise FileNotFoundError(f"{config_path} not found: {model_dir!r} is not a compare_ssgan "
-                            "model_dir (the trainer writes config.gin when it starts).")
-  with tf.io.gfile.GFile(config_path) as f:
-    config = f.read()
-  with gin.unlock_config():
-    gin.parse_config(config)
+  path = os.path.join(model_dir, "config.gin")
+  while not tf.io.gfile.exists(path):
+    if not wait:
+      raise FileNotFoundError(
+          f"{path} not found: {model_dir!r} is not a compare_ssgan run directory (the "
+          "trainer writes config.gin when it starts).")
+    logging.info("Waiting for the trainer to write %s ...", path)
+    time.sleep(poll_secs)
+  with tf.io.gfile.GFile(path) as f:
+    gin.parse_config(f.read())
+
+
+def load_sampler(model_dir, checkpoint_path=None, use_ema=False):
+  """Builds the gin-configured GAN and restores G (or its EMA) from a checkpoint.
+
+  The run's config must be parsed first (`parse_run_config`; main.py and the evaluator
+  job do it). `checkpoint_path` defaults to the latest checkpoint in model_dir.
+  """
   checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(model_dir)
   if checkpoint_path is None:
     raise FileNotFoundError(f"No checkpoint in {model_dir!r}.")

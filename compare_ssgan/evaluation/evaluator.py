@@ -1,0 +1,147 @@
+"""Scores one generator against cached real statistics (compare_gan protocol).
+
+N fakes per repeat from `sampler.sample(N, seed, batch_size)`, the same seeds
+for every checkpoint (seed, seed + 1, ... per repeat), compared with the same
+real statistics. Fakes are G's float output x255, not quantized or clipped
+unless asked. A generator that outputs NaN/inf gets NaN results and a warning.
+"""
+
+import dataclasses
+import math
+import time
+from typing import Optional, Tuple
+
+from absl import logging
+import gin
+import numpy as np
+
+from compare_ssgan.metrics import scores
+from compare_ssgan.metrics import statistics
+
+METRICS = ("fid", "inception_score", "kid")
+
+
+@gin.configurable("evaluation")
+@dataclasses.dataclass
+class EvalOptions:
+  """Evaluation protocol; bind as `evaluation.<field> = ...` in gin.
+
+  Attributes:
+    num_samples: fakes per repeat and reals (compare_gan: 10k; 3k CelebA-HQ,
+      30k LSUN, 50k ImageNet in its v3 code).
+    repeats: independent fake sets (compare_gan's num_eval_averaging_runs).
+    use_ema: evaluate the EMA generator.
+    metrics: subset of METRICS (IS needs TF's GraphDef weights).
+    seed: seed of the first repeat.
+    sample_batch_size: generator batch size (compare_gan: 64).
+    inception_score_splits: 1 = compare_gan (all at once); 10 = original IS.
+    kid_block_size: KID block size (TF-GAN: 1024).
+    quantize_fakes: round fakes to 8-bit levels first.
+    clip_fakes: clip fakes to [0, 1] first.
+    results_format: "csv" or "jsonl".
+    poll_interval_secs: continuous eval: wait between model_dir scans.
+    timeout_secs: continuous eval: stop after this long without a new
+      checkpoint (None: wait until TRAIN_DONE).
+    real_stats_dir: where real statistics are cached (default: next to the
+      data, else the user cache).
+  """
+  num_samples: int = 10000
+  repeats: int = 1
+  use_ema: bool = False
+  metrics: Tuple[str, ...] = METRICS
+  seed: int = 42
+  sample_batch_size: int = 64
+  inception_score_splits: int = 1
+  kid_block_size: int = 1024
+  quantize_fakes: bool = False
+  clip_fakes: bool = False
+  results_format: str = "csv"
+  poll_interval_secs: float = 60.0
+  timeout_secs: Optional[float] = None
+  real_stats_dir: Optional[str] = None
+
+  def __post_init__(self):
+    unknown = set(self.metrics) - set(METRICS)
+    if unknown:
+      raise ValueError(f"Unknown metrics {sorted(unknown)}; known: {METRICS}.")
+    if self.num_samples < 2 or self.repeats < 1:
+      raise ValueError(f"Need num_samples >= 2 and repeats >= 1, got "
+                       f"{self.num_samples} and {self.repeats}.")
+
+
+def active_metrics(options, has_logits):
+  """Requested metrics this extractor can compute (IS needs logits)."""
+  metrics = tuple(options.metrics)
+  if "inception_score" in metrics and not has_logits:
+    logging.warning(
+        "Inception Score needs the Inception logits, which the TorchScript "
+        "weights lack; computing %s only. Use TF's GraphDef .pb as the "
+        "Inception weights (inception.InceptionExtractor.weights_source) for "
+        "IS.", [m for m in metrics if m != "inception_score"])
+    metrics = tuple(m for m in metrics if m != "inception_score")
+  return metrics
+
+
+def _value_names(metrics, options):
+  names = []
+  for m in metrics:
+    names.append(m)
+    if m == "kid":
+      names.append("kid_stderr")
+    if m == "inception_score" and options.inception_score_splits > 1:
+      names.append("inception_score_std")
+  return names
+
+
+def score_fakes(sampler, extractor, real, metrics, options, seed):
+  """{value name: float} for one fake set; all NaN if G output NaN/inf."""
+  try:
+    fake = statistics.compute_statistics(
+        sampler.sample(options.num_samples, seed, options.sample_batch_size),
+        extractor, options.num_samples, keep_features="kid" in metrics,
+        inception_score_splits=options.inception_score_splits,
+        quantize=options.quantize_fakes, clip=options.clip_fakes)
+  except statistics.NonFiniteImagesError as e:
+    logging.warning("Generator output is not finite (%s); recording NaN.", e)
+    return {name: math.nan for name in _value_names(metrics, options)}
+  values = {}
+  if "fid" in metrics:
+    values["fid"] = scores.frechet_distance(real.mu, real.sigma, fake.mu,
+                                            fake.sigma)
+  if "inception_score" in metrics:
+    values["inception_score"] = fake.inception_score
+    if options.inception_score_splits > 1:
+      values["inception_score_std"] = fake.inception_score_std
+  if "kid" in metrics:
+    values["kid"], values["kid_stderr"] = scores.kernel_inception_distance(
+        real.features, fake.features, options.kid_block_size)
+  return values
+
+
+def evaluate_generator(step, checkpoint, sampler, extractor, real, metrics,
+                       options):
+  """Result rows (see results.FIELDS) for all repeats, plus mean/std rows."""
+  rows = []
+  per_metric = {}
+  for repeat in range(options.repeats):
+    seed = options.seed + repeat
+    start = time.time()
+    values = score_fakes(sampler, extractor, real, metrics, options, seed)
+    elapsed = time.time() - start
+    for name, value in values.items():
+      per_metric.setdefault(name, []).append(value)
+      rows.append(_row(step, name, value, options, seed, repeat, elapsed,
+                       checkpoint))
+  if options.repeats > 1:
+    for name in metrics:
+      for suffix, fn in (("mean", np.mean), ("std", np.std)):
+        rows.append(_row(step, f"{name}_{suffix}", fn(per_metric[name]),
+                         options, options.seed, None, None, checkpoint))
+  return rows
+
+
+def _row(step, metric, value, options, seed, repeat, elapsed, checkpoint):
+  return {"step": step, "metric": metric, "value": float(value),
+          "n": options.num_samples, "seed": seed, "repeat": repeat,
+          "use_ema": options.use_ema, "wall_time": time.time(),
+          "eval_secs": elapsed, "checkpoint": checkpoint}

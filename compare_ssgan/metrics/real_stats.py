@@ -1,0 +1,126 @@
+"""Real-data Inception statistics, computed once and cached with provenance.
+
+The cache key is (dataset name, eval split, N, image size, Inception weights);
+files go next to the data (`<dataset.data_dir>/compare_ssgan_stats`) when the
+dataset says where it lives, else to `<cache>/real_stats`. Paths may be any
+tf.io.gfile location. A file that fails its checksum is recomputed.
+"""
+
+import datetime
+import hashlib
+import io
+import itertools
+import json
+import os
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from compare_ssgan.metrics import inception_weights
+from compare_ssgan.metrics import statistics
+
+
+def _image_batches(first, rest):
+  for batch in itertools.chain([first], rest):
+    yield batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def _stats_dir(dataset, stats_dir):
+  if stats_dir:
+    return stats_dir
+  data_dir = getattr(dataset, "data_dir", None)
+  if data_dir:
+    return os.path.join(data_dir, "compare_ssgan_stats")
+  return os.path.join(inception_weights.cache_dir(), "real_stats")
+
+
+def _write(path, stats, provenance):
+  buf = io.BytesIO()
+  arrays = {"mu": stats.mu, "sigma": stats.sigma,
+            "num_samples": stats.num_samples}
+  if stats.features is not None:
+    arrays["features"] = stats.features
+  np.savez(buf, **arrays)
+  data = buf.getvalue()
+  meta = dict(provenance, sha256=hashlib.sha256(data).hexdigest(),
+              has_features=stats.features is not None,
+              created=datetime.datetime.now(datetime.timezone.utc).isoformat())
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  for target, payload in ((path + ".npz", data),
+                          (path + ".json", json.dumps(meta, indent=1))):
+    with tf.io.gfile.GFile(target + ".tmp", "wb" if target.endswith("z")
+                           else "w") as f:
+      f.write(payload)
+    tf.io.gfile.rename(target + ".tmp", target, overwrite=True)
+
+
+def _read(path, need_features):
+  """Cached statistics, or None if absent, unusable or corrupt."""
+  if not (tf.io.gfile.exists(path + ".npz") and
+          tf.io.gfile.exists(path + ".json")):
+    return None
+  with tf.io.gfile.GFile(path + ".json") as f:
+    meta = json.load(f)
+  with tf.io.gfile.GFile(path + ".npz", "rb") as f:
+    data = f.read()
+  if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+    logging.warning("Real statistics %s fail their checksum; recomputing.",
+                    path)
+    return None
+  if need_features and not meta.get("has_features"):
+    return None
+  with np.load(io.BytesIO(data)) as z:
+    return statistics.FeatureStatistics(
+        num_samples=int(z["num_samples"]), mu=z["mu"], sigma=z["sigma"],
+        features=z["features"] if "features" in z.files else None)
+
+
+def real_statistics(dataset, extractor, num_samples, batch_size=64,
+                    stats_dir=None, keep_features=False):
+  """Statistics of the first `num_samples` eval images of `dataset`.
+
+  Args:
+    dataset: object with `eval_dataset(num_examples, batch_size)` yielding
+      (images float32 [b, H, W, C] in [0, 1], labels); its `name`,
+      `eval_split` and `data_dir` attributes, when present, name the cache.
+    extractor: see `statistics.compute_statistics`; its `feature_id` is part
+      of the cache key.
+    num_samples: N.
+    batch_size: batch size asked of the dataset.
+    stats_dir: overrides where the cache lives.
+    keep_features: also keep the features (needed for KID).
+
+  Returns:
+    statistics.FeatureStatistics (without Inception Score).
+  """
+  batches = iter(dataset.eval_dataset(num_samples, batch_size))
+  first = next(batches, None)
+  if first is None:
+    raise ValueError(f"{dataset!r}.eval_dataset yielded nothing.")
+  image_batches = _image_batches(first, batches)
+  shape = np.shape(first[0] if isinstance(first, (tuple, list)) else first)
+  name = getattr(dataset, "name", None)
+  if not name:
+    logging.warning("Dataset %r has no `name`: real statistics not cached.",
+                    dataset)
+    return statistics.compute_statistics(image_batches, extractor, num_samples,
+                                         keep_features=keep_features)
+  split = getattr(dataset, "eval_split", "eval")
+  feature_id = getattr(extractor, "feature_id", "unknown")
+  size = "x".join(str(d) for d in shape[1:])
+  path = os.path.join(_stats_dir(dataset, stats_dir),
+                      f"{name}_{split}_{num_samples}_{size}_{feature_id[:16]}")
+  cached = _read(path, keep_features)
+  if cached is not None:
+    logging.info("Using cached real statistics %s.npz", path)
+    return cached
+  stats = statistics.compute_statistics(image_batches, extractor, num_samples,
+                                        keep_features=keep_features)
+  stats.inception_score = stats.inception_score_std = None
+  _write(path, stats, {
+      "dataset": name, "split": split, "num_samples": num_samples,
+      "image_shape": list(shape[1:]), "feature_id": feature_id,
+      "inception_source": getattr(extractor, "provenance", {}).get("source")})
+  logging.info("Wrote real statistics %s.npz", path)
+  return stats

@@ -1,0 +1,160 @@
+"""Streaming float64 statistics of Inception outputs over image batches.
+
+Memory is O(1) in the number of samples (a D x D scatter matrix and per-split
+IS sums), except for the pool_3 features kept when KID is wanted.
+"""
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+from compare_ssgan.metrics import scores
+
+
+class NonFiniteImagesError(ValueError):
+  """Raised when an image batch contains NaN or infinity."""
+
+
+class MomentAccumulator:
+  """Running mean and scatter matrix, merged per batch (Chan et al.)."""
+
+  def __init__(self):
+    self.n = 0
+    self.mean = None
+    self._scatter = None
+
+  def update(self, x):
+    x = np.asarray(x, np.float64)
+    if not len(x):
+      return
+    mean_b = x.mean(axis=0)
+    centered = x - mean_b
+    scatter_b = centered.T @ centered
+    if self.n == 0:
+      self.n, self.mean, self._scatter = len(x), mean_b, scatter_b
+      return
+    total = self.n + len(x)
+    delta = mean_b - self.mean
+    self._scatter += scatter_b + np.outer(delta, delta) * (self.n * len(x) /
+                                                           total)
+    self.mean = self.mean + delta * (len(x) / total)
+    self.n = total
+
+  def covariance(self):
+    """Unbiased covariance (denominator n - 1)."""
+    if self.n < 2:
+      raise ValueError(f"Need at least 2 samples, have {self.n}.")
+    return self._scatter / (self.n - 1)
+
+
+class InceptionScoreAccumulator:
+  """Per-split sums of sum_y p log p and p, for splits of consecutive samples.
+
+  Split k holds samples [k N / s, (k + 1) N / s) as in the original IS code,
+  so `num_samples` must be known up front when splits > 1.
+  """
+
+  def __init__(self, num_samples, splits=1):
+    if splits > 1 and not num_samples:
+      raise ValueError("IS with splits needs num_samples.")
+    self._edges = np.array([k * num_samples // splits
+                            for k in range(1, splits)], np.int64)
+    self._p_log_p = np.zeros(splits)
+    self._p = None
+    self._count = np.zeros(splits, np.int64)
+    self._seen = 0
+
+  def update(self, logits):
+    p_log_p, p = scores.softmax_terms(logits)
+    if self._p is None:
+      self._p = np.zeros((len(self._count), p.shape[1]))
+    split = np.searchsorted(self._edges,
+                            self._seen + np.arange(len(p)), side="right")
+    np.add.at(self._p_log_p, split, p_log_p)
+    np.add.at(self._p, split, p)
+    np.add.at(self._count, split, 1)
+    self._seen += len(p)
+
+  def result(self):
+    """(mean, std) of the per-split scores."""
+    per_split = [scores.inception_score_from_sums(a, b, c)
+                 for a, b, c in zip(self._p_log_p, self._p, self._count)]
+    return float(np.mean(per_split)), float(np.std(per_split))
+
+
+@dataclasses.dataclass
+class FeatureStatistics:
+  """Moments of pool_3 (float64), optional features and Inception Score."""
+  num_samples: int
+  mu: np.ndarray
+  sigma: np.ndarray
+  features: Optional[np.ndarray] = None
+  inception_score: Optional[float] = None
+  inception_score_std: Optional[float] = None
+
+
+def rebatch(batches, batch_size, num_samples):
+  """Re-cuts a stream of arrays into `batch_size` chunks, `num_samples` total.
+
+  Raises:
+    NonFiniteImagesError: a batch contains NaN or infinity.
+    ValueError: the stream ends before `num_samples`.
+  """
+  buffer, buffered, total = [], 0, 0
+  for batch in batches:
+    batch = np.asarray(batch, np.float32)[:num_samples - total]
+    if not np.isfinite(batch).all():
+      raise NonFiniteImagesError(
+          f"Images {total}..{total + len(batch)} contain NaN or inf.")
+    buffer.append(batch)
+    buffered += len(batch)
+    total += len(batch)
+    while buffered >= batch_size:
+      joined = np.concatenate(buffer)
+      yield joined[:batch_size]
+      buffer, buffered = [joined[batch_size:]], buffered - batch_size
+    if total >= num_samples:
+      break
+  if total < num_samples:
+    raise ValueError(f"The image stream ended after {total} of {num_samples} "
+                     "samples.")
+  if buffered:
+    yield np.concatenate(buffer)
+
+
+def compute_statistics(batches, extractor, num_samples, keep_features=False,
+                       inception_score_splits=1, **extractor_kwargs):
+  """Runs `extractor` over image batches and accumulates statistics.
+
+  Args:
+    batches: iterable of float32 [b, H, W, C] images in [0, 1].
+    extractor: callable images -> {"pool_3": [b, D], optionally "logits"};
+      its `batch_size` attribute (if any) sets the chunk size.
+    num_samples: number of images to use (the stream is truncated).
+    keep_features: also return all pool_3 features (float32), for KID.
+    inception_score_splits: splits for IS when the extractor gives logits.
+    **extractor_kwargs: passed to the extractor (e.g. quantize, clip).
+
+  Returns:
+    FeatureStatistics.
+  """
+  moments = MomentAccumulator()
+  is_acc = None
+  kept = []
+  chunk = getattr(extractor, "batch_size", None) or 64
+  for images in rebatch(batches, chunk, num_samples):
+    outputs = extractor(images, **extractor_kwargs)
+    pool = np.asarray(outputs["pool_3"])
+    moments.update(pool)
+    if keep_features:
+      kept.append(pool.astype(np.float32))
+    if "logits" in outputs:
+      if is_acc is None:
+        is_acc = InceptionScoreAccumulator(num_samples, inception_score_splits)
+      is_acc.update(outputs["logits"])
+  is_mean, is_std = is_acc.result() if is_acc else (None, None)
+  return FeatureStatistics(
+      num_samples=moments.n, mu=moments.mean, sigma=moments.covariance(),
+      features=np.concatenate(kept) if keep_features else None,
+      inception_score=is_mean, inception_score_std=is_std)

@@ -1,0 +1,271 @@
+"""The evaluation job on real tf.train checkpoints with fake G / Inception / data."""
+
+import glob
+import math
+import os
+
+from absl import logging
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_ssgan.evaluation import checkpoints
+from compare_ssgan.evaluation import evaluator
+from compare_ssgan.evaluation import job
+from compare_ssgan.evaluation import results
+from compare_ssgan.metrics import scores
+
+N = 24
+
+
+class FakeExtractor:
+  batch_size = 8
+  feature_id = "e" * 64
+
+  def __init__(self, has_logits=True):
+    self.has_logits = has_logits
+
+  def __call__(self, images, **kwargs):
+    del kwargs
+    x = images.reshape(len(images), -1)[:, :5].astype(np.float64)
+    out = {"pool_3": np.concatenate([x, np.cos(3 * x)], 1)}
+    if self.has_logits:
+      out["logits"] = 6 * x - 3
+    return out
+
+
+class ToyDataset:
+  name = "toy"
+  eval_split = "test"
+
+  def __init__(self, data_dir):
+    self.data_dir = data_dir
+    self.images = np.random.RandomState(0).rand(50, 3, 3, 1).astype(np.float32)
+
+  def eval_dataset(self, num_examples, batch_size):
+    for i in range(0, num_examples, batch_size):
+      yield self.images[i:i + batch_size], None
+
+
+class FakeSampler:
+  """Deterministic in seed; brightness set by the checkpoint's variable."""
+
+  def __init__(self, level):
+    self.level = level
+
+  def sample(self, num_examples, seed, batch_size):
+    rng = np.random.RandomState(seed)
+    for _ in range(0, num_examples, batch_size):
+      base = rng.rand(batch_size, 3, 3, 1).astype(np.float32)
+      yield base * 0.5 + np.float32(self.level)
+
+
+def restore_sampler(model_dir, checkpoint_path, use_ema=False):
+  """Reads the checkpoint for real, like the trainer's load_sampler would."""
+  del model_dir
+  value = tf.Variable(0.0)
+  tf.train.Checkpoint(v=value).read(checkpoint_path).expect_partial()
+  return FakeSampler(value.numpy() + (0.2 if use_ema else 0.0))
+
+
+class Trainer:
+  """Writes checkpoints as the trainer does (CheckpointManager 'ckpt')."""
+
+  def __init__(self, model_dir, max_to_keep=None):
+    self.model_dir = model_dir
+    self.level = tf.Variable(0.0)
+    self.manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(v=self.level), model_dir, max_to_keep=max_to_keep,
+        checkpoint_name="ckpt")
+
+  def save(self, step, level):
+    self.level.assign(level)
+    self.manager.save(checkpoint_number=step)
+
+  def finish(self):
+    open(os.path.join(self.model_dir, checkpoints.DONE_MARKER), "w").close()
+
+
+def _options(**kwargs):
+  defaults = dict(num_samples=N, sample_batch_size=5, kid_block_size=8,
+                  poll_interval_secs=0.0)
+  defaults.update(kwargs)
+  return evaluator.EvalOptions(**defaults)
+
+
+def _run(model_dir, options=None, extractor=None, **kwargs):
+  return job.run_continuous_eval(
+      model_dir, options=options or _options(),
+      sampler_factory=kwargs.pop("sampler_factory", restore_sampler),
+      extractor=extractor or FakeExtractor(),
+      dataset=ToyDataset(os.path.join(model_dir, "data")), **kwargs)
+
+
+def _rows(model_dir, sub="eval"):
+  return results.ResultsFile(os.path.join(model_dir, sub,
+                                          "results.csv")).read()
+
+
+def _expected_fid(model_dir, level, seed=42):
+  ext = FakeExtractor()
+  real = ext(ToyDataset(model_dir).images[:N])["pool_3"]
+  fakes = np.concatenate(list(FakeSampler(level).sample(N, seed, 5)))[:N]
+  return scores.frechet_distance_from_activations(real, ext(fakes)["pool_3"])
+
+
+def test_scores_each_checkpoint_once_and_stops_when_training_is_done(tmp_path):
+  model_dir = str(tmp_path / "run")
+  trainer = Trainer(model_dir)
+  trainer.save(100, 0.1)
+  trainer.save(200, 0.3)
+  trainer.finish()
+  assert _run(model_dir) == [100, 200]
+  rows = _rows(model_dir)
+  assert {(r["step"], r["metric"]) for r in rows} == {
+      (s, m) for s in (100, 200)
+      for m in ("fid", "inception_score", "kid", "kid_stderr")}
+  fid_200 = [r for r in rows if r["step"] == 200 and r["metric"] == "fid"][0]
+  assert fid_200["value"] == pytest.approx(_expected_fid(model_dir, 0.3),
+                                           rel=1e-6)
+  assert fid_200["n"] == N and fid_200["seed"] == 42
+  assert fid_200["checkpoint"].endswith("ckpt-200")
+  assert glob.glob(os.path.join(model_dir, "eval", "events.out.tfevents.*"))
+  # Real statistics were cached next to the data.
+  assert glob.glob(os.path.join(model_dir, "data", "compare_ssgan_stats",
+                                "toy_test_24_3x3x1_*.npz"))
+
+  # A restarted evaluator repeats nothing, then picks up a new checkpoint.
+  assert _run(model_dir) == []
+  trainer.save(300, 0.5)
+  assert _run(model_dir) == [300]
+  assert len(_rows(model_dir)) == 12
+
+
+def test_follows_a_running_trainer_and_tolerates_deleted_checkpoints(tmp_path):
+  model_dir = str(tmp_path / "run")
+  trainer = Trainer(model_dir)
+  plan = [[(10, 0.1)], [(20, 0.2), (30, 0.3)], [], [(40, 0.4)], "done"]
+
+  def trainer_step(seconds):
+    del seconds
+    if plan:
+      action = plan.pop(0)
+      if action == "done":
+        trainer.finish()
+      for step, level in action if action != "done" else []:
+        trainer.save(step, level)
+
+  def deleting_factory(model_dir_, prefix, use_ema=False):
+    if prefix.endswith("ckpt-30"):  # Retention removes it under our feet.
+      for path in glob.glob(prefix + ".*"):
+        os.remove(path)
+    return restore_sampler(model_dir_, prefix, use_ema)
+
+  evaluated = _run(model_dir, sleep=trainer_step,
+                   sampler_factory=deleting_factory)
+  assert evaluated == [10, 20, 40]
+  assert sorted({r["step"] for r in _rows(model_dir)}) == [10, 20, 40]
+
+
+def test_nan_generator_gives_nan_rows_not_a_crash(tmp_path):
+  model_dir = str(tmp_path / "run")
+  trainer = Trainer(model_dir)
+  trainer.save(1, math.nan)
+  trainer.save(2, 0.2)
+  trainer.finish()
+  logged = []
+  original = logging.warning
+  try:
+    logging.warning = lambda msg, *a: logged.append(msg % a)
+    assert _run(model_dir) == [1, 2]
+  finally:
+    logging.warning = original
+  rows = _rows(model_dir)
+  assert all(math.isnan(r["value"]) for r in rows if r["step"] == 1)
+  assert not any(math.isnan(r["value"]) for r in rows if r["step"] == 2)
+  assert any("not finite" in m for m in logged)
+
+
+def test_repeats_use_consecutive_seeds_and_add_mean_std(tmp_path):
+  model_dir = str(tmp_path / "run")
+  trainer = Trainer(model_dir)
+  trainer.save(5, 0.25)
+  trainer.finish()
+  _run(model_dir, options=_options(repeats=3, metrics=("fid",)))
+  rows = _rows(model_dir)
+  fids = [r for r in rows if r["metric"] == "fid"]
+  assert [r["seed"] for r in fids] == [42, 43, 44]
+  assert [r["repeat"] for r in fids] == [0, 1, 2]
+  for r in fids:
+    assert r["value"] == pytest.approx(
+        _expected_fid(model_dir, 0.25, r["seed"]), rel=1e-6)
+  agg = {r["metric"]: r["value"] for r in rows if r["repeat"] is None}
+  values = [r["value"] for r in fids]
+  assert agg == pytest.approx({"fid_mean": np.mean(values),
+                               "fid_std": np.std(values)})
+  assert len(set(values)) == 3
+
+
+def test_timeout_without_checkpoints(tmp_path):
+  now = [0.0]
+
+  def sleep(seconds):
+    now[0] += seconds
+
+  evaluated = _run(str(tmp_path / "run"),
+                   options=_options(timeout_secs=10, poll_interval_secs=4),
+                   sleep=sleep, clock=lambda: now[0])
+  assert evaluated == [] and now[0] == 12
+
+
+def test_ema_and_jsonl_and_no_inception_score_without_logits(tmp_path):
+  model_dir = str(tmp_path / "run")
+  trainer = Trainer(model_dir)
+  trainer.save(7, 0.1)
+  trainer.finish()
+  _run(model_dir, options=_options(use_ema=True, results_format="jsonl"),
+       extractor=FakeExtractor(has_logits=False))
+  rows = results.ResultsFile(os.path.join(model_dir, "eval_ema",
+                                          "results.jsonl")).read()
+  assert {r["metric"] for r in rows} == {"fid", "kid", "kid_stderr"}
+  assert all(r["use_ema"] for r in rows)
+  fid = [r for r in rows if r["metric"] == "fid"][0]["value"]
+  assert fid == pytest.approx(_expected_fid(model_dir, 0.3), rel=1e-6)
+
+
+def test_run_eval_one_checkpoint(tmp_path, capsys):
+  model_dir = str(tmp_path / "run")
+  with pytest.raises(FileNotFoundError, match="No ckpt"):
+    job.run_eval(model_dir, options=_options())
+  trainer = Trainer(model_dir)
+  trainer.save(3, 0.1)
+  trainer.save(4, 0.4)
+  kwargs = dict(options=_options(metrics=("fid",)),
+                sampler_factory=restore_sampler, extractor=FakeExtractor(),
+                dataset=ToyDataset(str(tmp_path / "data")))
+  rows = job.run_eval(model_dir, **kwargs)
+  assert [(r["step"], r["metric"]) for r in rows] == [(4, "fid")]
+  assert "fid" in capsys.readouterr().out
+  assert not os.path.exists(os.path.join(model_dir, "eval"))
+  out = str(tmp_path / "one.csv")
+  rows = job.run_eval(model_dir, os.path.join(model_dir, "ckpt-3"),
+                      results_path=out, **kwargs)
+  assert rows[0]["value"] == pytest.approx(_expected_fid(model_dir, 0.1),
+                                           rel=1e-6)
+  assert results.ResultsFile(out).evaluated_steps() == {3}
+  with pytest.raises(FileNotFoundError):
+    job.run_eval(model_dir, os.path.join(model_dir, "ckpt-9"), **kwargs)
+
+
+def test_options_are_gin_configurable_and_validated():
+  gin.parse_config("""
+      evaluation.num_samples = 3000
+      evaluation.repeats = 3
+      evaluation.metrics = ["fid"]
+  """)
+  options = evaluator.EvalOptions()
+  assert (options.num_samples, options.repeats, tuple(options.metrics)) == (
+      3000, 3, ("fid",))
+  with pytest.raises(ValueError, match="Unknown metrics"):
+    evaluator.EvalOptions(metrics=("fid", "precision"))

@@ -1,0 +1,104 @@
+"""The two-set comparison command."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+import pytest
+
+from compare_ssgan.metrics import compare
+from compare_ssgan.metrics import scores
+
+
+class PixelExtractor:
+  batch_size = 5
+  has_logits = False
+
+  def __call__(self, images, **kwargs):
+    del kwargs
+    x = images.reshape(len(images), -1)[:, :6].astype(np.float64)
+    return {"pool_3": np.concatenate([x, x ** 2], 1)}
+
+
+def _write_pngs(folder, images):
+  os.makedirs(folder)
+  for i, image in enumerate(images):
+    Image.fromarray(image.squeeze()).save(os.path.join(folder, f"{i:03d}.png"))
+
+
+def test_image_sets_from_folders_and_npz(tmp_path):
+  rng = np.random.RandomState(0)
+  rgb = rng.randint(0, 256, (7, 5, 4, 3), np.uint8)
+  gray = rng.randint(0, 256, (3, 5, 4, 1), np.uint8)
+  _write_pngs(str(tmp_path / "rgb"), rgb)
+  _write_pngs(str(tmp_path / "gray"), gray)
+  np.savez(tmp_path / "set.npz", rgb)
+  for path, expected in ((tmp_path / "rgb", rgb), (tmp_path / "gray", gray),
+                         (tmp_path / "set.npz", rgb)):
+    count, batches = compare.image_set(str(path), batch_size=3)
+    got = np.concatenate(list(batches))
+    assert count == len(expected)
+    np.testing.assert_array_equal(got, expected.astype(np.float32) / 255)
+
+
+def test_bad_image_sets(tmp_path):
+  with pytest.raises(FileNotFoundError):
+    compare.image_set(str(tmp_path / "nothing"))
+  os.makedirs(tmp_path / "empty")
+  with pytest.raises(ValueError, match="no"):
+    compare.image_set(str(tmp_path / "empty"))
+  _write_pngs(str(tmp_path / "mixed"), [np.zeros((4, 4, 3), np.uint8)])
+  Image.fromarray(np.zeros((5, 4, 3), np.uint8)).save(tmp_path / "mixed" /
+                                                       "z.png")
+  with pytest.raises(ValueError, match="differ in size"):
+    list(compare.image_set(str(tmp_path / "mixed"))[1])
+  np.savez(tmp_path / "two.npz", a=np.zeros(3), b=np.zeros(3))
+  with pytest.raises(ValueError, match="exactly one array"):
+    compare.image_set(str(tmp_path / "two.npz"))
+
+
+def test_compare_matches_direct_computation(tmp_path):
+  rng = np.random.RandomState(1)
+  real = rng.randint(0, 256, (40, 4, 4, 3), np.uint8)
+  fake = np.clip(real[:30] * 0.8 + 20, 0, 255).astype(np.uint8)
+  np.savez(tmp_path / "real.npz", images=real)
+  _write_pngs(str(tmp_path / "fake"), fake)
+  result = compare.compare(str(tmp_path / "real.npz"), str(tmp_path / "fake"),
+                           PixelExtractor(), kid_block_size=16)
+  ext = PixelExtractor()
+  f_real = ext(real.astype(np.float32) / 255)["pool_3"]
+  f_fake = ext(fake.astype(np.float32) / 255)["pool_3"]
+  assert result["num_real"] == 40 and result["num_fake"] == 30
+  assert result["fid"] == pytest.approx(
+      scores.frechet_distance_from_activations(f_real, f_fake), rel=1e-6)
+  kid, stderr = scores.kernel_inception_distance(f_real, f_fake, 16)
+  assert result["kid"] == pytest.approx(kid, rel=1e-6)
+  assert result["kid_stderr"] == pytest.approx(stderr, rel=1e-6)
+  assert "inception_score" not in result  # No logits: skipped, not an error.
+  with pytest.raises(ValueError, match="Unknown metrics"):
+    compare.compare(str(tmp_path / "real.npz"), str(tmp_path / "fake"),
+                    PixelExtractor(), metrics=("fid", "precision"))
+
+
+@pytest.mark.slow
+def test_command_line_prints_one_json_line(tmp_path):
+  rng = np.random.RandomState(2)
+  np.savez(tmp_path / "a.npz", images=rng.randint(0, 256, (6, 8, 8, 3),
+                                                  np.uint8))
+  np.savez(tmp_path / "b.npz", images=rng.randint(0, 256, (6, 8, 8, 3),
+                                                  np.uint8))
+  root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+  proc = subprocess.run(
+      [sys.executable, "-m", "compare_ssgan.metrics.compare", "--real",
+       str(tmp_path / "a.npz"), "--fake", str(tmp_path / "b.npz"),
+       "--metrics", "kid", "--batch_size", "6", "--kid_block_size", "3"],
+      cwd=root, capture_output=True, text=True, check=True,
+      env=dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3"))
+  lines = proc.stdout.strip().splitlines()
+  assert len(lines) == 1
+  result = json.loads(lines[0])
+  assert set(result) == {"num_real", "num_fake", "kid", "kid_stderr"}
+  assert np.isfinite(result["kid"])

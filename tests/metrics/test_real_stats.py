@@ -1,0 +1,93 @@
+"""Real statistics: computed once per (dataset, split, N, size), then cached."""
+
+import json
+
+import numpy as np
+
+from compare_ssgan.metrics import real_stats
+from compare_ssgan.metrics import scores
+
+
+class CountingExtractor:
+  batch_size = 8
+  feature_id = "f" * 64
+  has_logits = False
+
+  def __init__(self):
+    self.images_seen = 0
+
+  def __call__(self, images, **kwargs):
+    del kwargs
+    self.images_seen += len(images)
+    flat = images.reshape(len(images), -1)[:, :5]
+    return {"pool_3": np.concatenate([flat, np.sin(flat)], 1)}
+
+
+class ToyDataset:
+  name = "toy"
+  eval_split = "test"
+
+  def __init__(self, data_dir=None, n=40, shape=(6, 6, 1)):
+    self.data_dir = data_dir
+    self.images = np.random.RandomState(0).rand(n, *shape).astype(np.float32)
+    self.batches_read = 0
+
+  def eval_dataset(self, num_examples, batch_size):
+    for i in range(0, min(num_examples, len(self.images)), batch_size):
+      self.batches_read += 1
+      yield self.images[i:i + batch_size], np.zeros(batch_size, np.int32)
+
+
+def test_computed_once_then_read_from_next_to_the_data(tmp_path):
+  dataset = ToyDataset(data_dir=str(tmp_path / "data"))
+  extractor = CountingExtractor()
+  first = real_stats.real_statistics(dataset, extractor, 30, batch_size=7)
+  mu, sigma = scores.moments(extractor(dataset.images[:30])["pool_3"])
+  np.testing.assert_allclose(first.mu, mu, rtol=1e-6)
+  np.testing.assert_allclose(first.sigma, sigma, rtol=1e-5, atol=1e-12)
+  files = sorted(p.name for p in (tmp_path / "data" /
+                                  "compare_ssgan_stats").iterdir())
+  assert files == ["toy_test_30_6x6x1_ffffffffffffffff.json",
+                   "toy_test_30_6x6x1_ffffffffffffffff.npz"]
+  meta = json.loads((tmp_path / "data" / "compare_ssgan_stats" /
+                     files[0]).read_text())
+  assert meta["dataset"] == "toy" and meta["num_samples"] == 30
+  extractor.images_seen = 0
+  dataset.batches_read = 0
+  again = real_stats.real_statistics(dataset, extractor, 30, batch_size=7)
+  assert extractor.images_seen == 0 and dataset.batches_read == 1
+  np.testing.assert_array_equal(again.sigma, first.sigma)
+  real_stats.real_statistics(dataset, extractor, 20, batch_size=7)
+  assert extractor.images_seen == 20  # A different N is a different entry.
+
+
+def test_features_kept_when_needed_and_tampering_detected(tmp_path):
+  dataset = ToyDataset()
+  extractor = CountingExtractor()
+  stats_dir = str(tmp_path / "stats")
+  plain = real_stats.real_statistics(dataset, extractor, 16,
+                                     stats_dir=stats_dir)
+  assert plain.features is None
+  with_features = real_stats.real_statistics(
+      dataset, extractor, 16, stats_dir=stats_dir, keep_features=True)
+  assert with_features.features.shape == (16, 10)
+  assert extractor.images_seen == 32  # Recomputed once, for the features.
+  npz = next((tmp_path / "stats").glob("*.npz"))
+  npz.write_bytes(npz.read_bytes()[:-10])
+  extractor.images_seen = 0
+  real_stats.real_statistics(dataset, extractor, 16, stats_dir=stats_dir)
+  assert extractor.images_seen == 16
+
+
+def test_default_location_is_user_cache(tmp_path, monkeypatch):
+  monkeypatch.setenv("COMPARE_SSGAN_CACHE", str(tmp_path / "cache"))
+  real_stats.real_statistics(ToyDataset(), CountingExtractor(), 10)
+  assert len(list((tmp_path / "cache" / "real_stats").glob("*.npz"))) == 1
+
+
+def test_unnamed_dataset_is_not_cached(tmp_path, monkeypatch):
+  monkeypatch.setenv("COMPARE_SSGAN_CACHE", str(tmp_path / "cache"))
+  dataset = ToyDataset()
+  dataset.name = None
+  real_stats.real_statistics(dataset, CountingExtractor(), 10)
+  assert not (tmp_path / "cache").exists()
