@@ -1,0 +1,57 @@
+"""The README's main job end to end (fewer steps and samples), and main.py's errors."""
+import csv
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _main(*args, timeout=900):
+  return subprocess.run([sys.executable, "-m", "compare_ssgan.main", *args], cwd=ROOT,
+                        capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _rows(path):
+  with open(path) as f:
+    return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_train_and_eval_then_continuous_eval(tmp_path):
+  model_dir = str(tmp_path / "demo")
+  out = _main("--gin_config=gin_configs/demo/ssgan.gin", f"--model_dir={model_dir}",
+              "--mode=train_and_eval", "--gin_bindings=Trainer.training_steps=20",
+              "--gin_bindings=evaluation.num_samples=100")
+  assert out.returncode == 0, out.stderr[-3000:]
+  for name in ("TRAIN_DONE", "config.gin", "samples_00000020.png", "ckpt-20.index"):
+    assert os.path.exists(os.path.join(model_dir, name)), name
+  rows = _rows(os.path.join(model_dir, "eval", "results.csv"))
+  fid = [float(r["value"]) for r in rows if r["metric"] == "fid"]
+  assert len(fid) == 1 and math.isfinite(fid[0]) and fid[0] > 0
+  assert "fid" in out.stdout and "kid" in out.stdout  # the printed table
+
+  # A separate evaluator on the same directory scores the other checkpoint (step 0)
+  # once and stops because training is done.
+  out = _main(f"--model_dir={model_dir}", "--mode=continuous_eval",
+              "--gin_bindings=evaluation.num_samples=100")
+  assert out.returncode == 0, out.stderr[-3000:]
+  steps = sorted({int(r["step"]) for r in _rows(os.path.join(model_dir, "eval",
+                                                             "results.csv"))})
+  assert steps == [0, 20]
+
+
+def test_misspelt_binding_fails_before_any_work(tmp_path):
+  out = _main("--gin_config=gin_configs/demo/ssgan.gin", f"--model_dir={tmp_path}/x",
+              "--gin_bindings=rotation.rotated_batchsize=64", timeout=300)
+  assert out.returncode != 0
+  assert "rotated_batchsize" in out.stderr
+  assert not os.path.exists(tmp_path / "x")
+
+
+def test_eval_of_a_directory_without_a_run_is_explained(tmp_path):
+  out = _main(f"--model_dir={tmp_path}", "--mode=eval", timeout=300)
+  assert out.returncode != 0 and "config.gin not found" in out.stderr
