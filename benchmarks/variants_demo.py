@@ -6,7 +6,6 @@ Each variant is `gin_configs/demo/<name>.gin` (embedded Fashion-MNIST, small DCG
 64). The final losses and the self-supervised accuracies are read back from the run's
 TensorBoard events, next to their chance level, with the wall time of each run.
 """
-import glob
 import math
 import os
 import sys
@@ -16,20 +15,14 @@ import time
 from absl import app
 from absl import flags
 import gin
-import tensorflow as tf
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 # pylint: disable=g-import-not-at-top,unused-import
 from compare_ssgan import configurables
-from compare_ssgan.gans import augment_both
-from compare_ssgan.gans import consistency
-from compare_ssgan.gans import contrastive
-from compare_ssgan.gans import infogan
-from compare_ssgan.gans import latent_consistency
-from compare_ssgan.gans import rotation
 from compare_ssgan.training import strategy as strategy_lib
+from compare_ssgan.training import summaries
 from compare_ssgan.training import trainer as trainer_lib
 # pylint: enable=g-import-not-at-top,unused-import
 
@@ -48,18 +41,6 @@ flags.DEFINE_string("model_root", None, "Where runs go (default: a temporary dir
 FLAGS = flags.FLAGS
 
 
-def read_scalars(model_dir):
-  """{tag: [(step, value)]} from a run's TensorBoard event files."""
-  scalars = {}
-  for path in sorted(glob.glob(os.path.join(model_dir, "events.out.tfevents*"))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.HasField("tensor") and not value.tensor.string_val:
-          scalars.setdefault(value.tag, []).append(
-              (event.step, float(tf.make_ndarray(value.tensor))))
-  return scalars
-
-
 def run_variant(name, model_dir, steps):
   gin.clear_config()
   every = max(steps // 6, 1)
@@ -69,7 +50,7 @@ def run_variant(name, model_dir, steps):
       f"Trainer.image_summary_steps = {steps}"])
   start = time.time()
   trainer_lib.Trainer(model_dir, strategy_lib.make_strategy()).train()
-  return time.time() - start, read_scalars(model_dir)
+  return time.time() - start, summaries.read_scalars(model_dir)
 
 
 def report(name, seconds, scalars):

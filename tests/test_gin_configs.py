@@ -14,13 +14,6 @@ import tensorflow_datasets as tfds
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
 from compare_ssgan import main
-# The auxiliary terms register their gin names on import.
-from compare_ssgan.gans import augment_both  # pylint: disable=unused-import
-from compare_ssgan.gans import consistency  # pylint: disable=unused-import
-from compare_ssgan.gans import contrastive  # pylint: disable=unused-import
-from compare_ssgan.gans import infogan  # pylint: disable=unused-import
-from compare_ssgan.gans import latent_consistency  # pylint: disable=unused-import
-from compare_ssgan.gans import rotation  # pylint: disable=unused-import
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
 

@@ -175,6 +175,17 @@ class GAN(tf.Module):
     grads = tape.gradient(scaled_loss, variables)
     optimizer.apply_gradients(zip(grads, variables))
 
+  @staticmethod
+  def _add_terms_and_regularizer(loss, metrics, term_results, variables,
+                                 orthogonal_weight):
+    """loss + the auxiliary terms' losses (+ orthogonal regularization); merges metrics."""
+    for term_loss, term_metrics in term_results:
+      loss += term_loss
+      metrics.update(term_metrics)
+    if orthogonal_weight:
+      loss += regularizers.orthogonal_regularization(variables, beta=orthogonal_weight)
+    return loss
+
   def discriminator_step(self, images, labels, seed):
     ctx = self._context(images, labels, seed)
     ctx.fake_images = tf.stop_gradient(ctx.fake_images)
@@ -195,13 +206,9 @@ class GAN(tf.Module):
                  "penalty": penalty,
                  "d_real_logits": tf.reduce_mean(outputs["real"].logits),
                  "d_fake_logits": tf.reduce_mean(outputs["fake"].logits)}
-      for term in self.terms:
-        term_loss, term_metrics = term.d_step_loss(ctx, outputs)
-        loss += term_loss
-        metrics.update(term_metrics)
-      if self.d_orthogonal_weight:
-        loss += regularizers.orthogonal_regularization(
-            self.discriminator.trainable_variables, beta=self.d_orthogonal_weight)
+      loss = self._add_terms_and_regularizer(
+          loss, metrics, [term.d_step_loss(ctx, outputs) for term in self.terms],
+          self.discriminator.trainable_variables, self.d_orthogonal_weight)
       metrics["d_loss"] = loss
       scaled_loss = self._scale(loss, self.d_optimizer)
     self._apply(self.d_optimizer, scaled_loss, self.d_variables, tape)
@@ -221,13 +228,9 @@ class GAN(tf.Module):
       real_logits = outputs["real"].logits if "real" in outputs else outputs["fake"].logits
       loss = self.loss_fn(real_logits, outputs["fake"].logits).g_loss
       metrics = {}
-      for term in self.terms:
-        term_loss, term_metrics = term.g_step_loss(ctx, outputs)
-        loss += term_loss
-        metrics.update(term_metrics)
-      if self.g_orthogonal_weight:
-        loss += regularizers.orthogonal_regularization(
-            self.generator.trainable_variables, beta=self.g_orthogonal_weight)
+      loss = self._add_terms_and_regularizer(
+          loss, metrics, [term.g_step_loss(ctx, outputs) for term in self.terms],
+          self.generator.trainable_variables, self.g_orthogonal_weight)
       metrics["g_loss"] = loss
       scaled_loss = self._scale(loss, self.g_optimizer)
     self._apply(self.g_optimizer, scaled_loss, self.g_variables, tape)

@@ -1,6 +1,8 @@
 """TensorBoard scalars and image grids, sample-grid PNGs, console progress."""
+import glob
 import io
 import math
+import os
 import time
 
 from absl import logging
@@ -68,3 +70,15 @@ def write_scalars(writer, step, scalars):
 def write_images(writer, step, name, grid):
   with writer.as_default(step=step):
     tf.summary.image(name, grid[None], max_outputs=1)
+
+
+def read_scalars(model_dir):
+  """{tag: [(step, value)]} from the TensorBoard event files in `model_dir`."""
+  scalars = {}
+  for path in sorted(glob.glob(os.path.join(model_dir, "events.out.tfevents*"))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.HasField("tensor") and not value.tensor.string_val:
+          scalars.setdefault(value.tag, []).append(
+              (event.step, float(tf.make_ndarray(value.tensor))))
+  return scalars

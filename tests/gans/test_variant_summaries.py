@@ -1,15 +1,11 @@
 """A few training steps of the demo variants write their accuracies to TensorBoard."""
-import glob
-import os
 
 import pytest
-import tensorflow as tf
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
 from compare_ssgan import main
-from compare_ssgan.gans import contrastive  # pylint: disable=unused-import
-from compare_ssgan.gans import rotation  # pylint: disable=unused-import
 from compare_ssgan.training import strategy as strategy_lib
+from compare_ssgan.training import summaries
 from compare_ssgan.training import trainer as trainer_lib
 
 TINY = """
@@ -23,18 +19,6 @@ dcgan.Discriminator.ch = 4
 """
 
 
-def read_scalars(model_dir):
-  """{tag: [(step, value)]} from the run's TensorBoard event files."""
-  scalars = {}
-  for path in sorted(glob.glob(os.path.join(model_dir, "events.out.tfevents*"))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.HasField("tensor") and not value.tensor.string_val:
-          scalars.setdefault(value.tag, []).append(
-              (event.step, float(tf.make_ndarray(value.tensor))))
-  return scalars
-
-
 @pytest.mark.parametrize("config, tag", [
     ("gin_configs/demo/ssgan.gin", "rotation_accuracy"),
     ("gin_configs/demo/cntr.gin", "contrastive_accuracy"),
@@ -43,7 +27,7 @@ def test_accuracy_is_logged_every_summary_step(config, tag, tmp_path):
   """Rising above chance takes hundreds of steps: see benchmarks/variants_demo.py."""
   main.parse_gin([config], [TINY])
   trainer_lib.Trainer(str(tmp_path), strategy_lib.make_strategy()).train()
-  logged = read_scalars(str(tmp_path))
+  logged = summaries.read_scalars(str(tmp_path))
   assert [step for step, _ in logged[tag]] == [1, 2]
   assert all(0.0 <= value <= 1.0 for _, value in logged[tag])
   assert {"d_loss", "g_loss"} <= set(logged)
