@@ -64,7 +64,6 @@ class Trainer:
     self.summary_steps = summary_steps
     self.image_summary_steps = image_summary_steps
     self.seed = seed
-    self.jit_compile = jit_compile
     tf.io.gfile.makedirs(model_dir)
     if deterministic:
       tf.config.experimental.enable_op_determinism()
