@@ -26,6 +26,15 @@ def _one_hot(y, num_classes, dtype, who):
   return tf.one_hot(tf.cast(y, tf.int32), num_classes, dtype=dtype)
 
 
+def downscaled_size(image_shape, factor, architecture):
+  """(H / factor, W / factor): the seed size of a G that upsamples `factor` times."""
+  h, w, _ = image_shape
+  if h % factor or w % factor:
+    raise ValueError(f"{architecture} needs H and W divisible by {factor}, got "
+                     f"image_shape={tuple(image_shape)}.")
+  return h // factor, w // factor
+
+
 def _check_image_shape(image_shape):
   shape = tuple(int(d) for d in image_shape)
   if len(shape) != 3 or min(shape) <= 0:

@@ -14,14 +14,6 @@ from compare_ssgan.architectures import base
 from compare_ssgan.architectures import ops
 
 
-def _check_div4(image_shape):
-  h, w, _ = image_shape
-  if h % 4 or w % 4:
-    raise ValueError(f"dcgan needs H and W divisible by 4, got "
-                     f"image_shape={tuple(image_shape)}.")
-  return h // 4, w // 4
-
-
 @gin.configurable("dcgan.Generator", allowlist=["ch"])
 class Generator(base.BaseGenerator):
   """fc -> (H/4)x(W/4)x2ch -> deconv4x4/2 ch -> deconv4x4/2 colors.
@@ -31,7 +23,7 @@ class Generator(base.BaseGenerator):
 
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=32, **kwargs):
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
-    self.seed_shape = _check_div4(self.image_shape) + (2 * ch,)
+    self.seed_shape = base.downscaled_size(self.image_shape, 4, "dcgan") + (2 * ch,)
     sn = self.spectral_norm
     self.fc = ops.Dense(
         self.seed_shape[0] * self.seed_shape[1] * 2 * ch, use_sn=sn, name="fc")
@@ -55,7 +47,7 @@ class Discriminator(base.BaseDiscriminator):
   def __init__(self, image_shape, num_classes=0, ch=32, project_y=False,
                **kwargs):
     super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
-    s_h, s_w = _check_div4(self.image_shape)
+    s_h, s_w = base.downscaled_size(self.image_shape, 4, "dcgan")
     sn = self.spectral_norm
     self.conv1 = ops.Conv2D(ch, 4, 2, use_sn=sn, name="conv1")
     self.conv2 = ops.Conv2D(2 * ch, 4, 2, use_sn=sn, name="conv2")

@@ -11,13 +11,6 @@ from compare_ssgan.architectures import ops
 from compare_ssgan.architectures import resnet_blocks
 
 
-def _check_div8(image_shape):
-  h, w, _ = image_shape
-  if h % 8 or w % 8:
-    raise ValueError(f"resnet_stl needs H and W divisible by 8, got "
-                     f"image_shape={tuple(image_shape)}.")
-
-
 @gin.configurable("resnet_stl.Generator", allowlist=["ch"])
 class Generator(base.BaseGenerator):
   """fc -> (H/8)x(W/8)x8ch -> up blocks 8ch->4ch->2ch->ch -> norm, ReLU, conv.
@@ -28,7 +21,7 @@ class Generator(base.BaseGenerator):
 
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=64, **kwargs):
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
-    _check_div8(self.image_shape)
+    base.downscaled_size(self.image_shape, 8, "resnet_stl")
     h, w, colors = self.image_shape
     self.seed_shape = (h // 8, w // 8, 8 * ch)
     self.fc_noise = ops.Dense(h // 8 * w // 8 * 8 * ch, name="fc_noise")
@@ -58,7 +51,7 @@ class Discriminator(base.BaseDiscriminator):
   def __init__(self, image_shape, num_classes=0, ch=64, project_y=False,
                **kwargs):
     super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
-    _check_div8(self.image_shape)
+    base.downscaled_size(self.image_shape, 8, "resnet_stl")
     channels = [self.image_shape[2]] + [m * ch for m in (1, 2, 4, 8, 16)]
     self.blocks = [
         resnet_blocks.ResNetBlock(

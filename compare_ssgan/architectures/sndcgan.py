@@ -13,14 +13,6 @@ from compare_ssgan.architectures import base
 from compare_ssgan.architectures import ops
 
 
-def _check_div8(image_shape):
-  h, w, _ = image_shape
-  if h % 8 or w % 8:
-    raise ValueError(f"sndcgan needs H and W divisible by 8, got "
-                     f"image_shape={tuple(image_shape)}.")
-  return h // 8, w // 8
-
-
 @gin.configurable("sndcgan.Generator", allowlist=["ch"])
 class Generator(base.BaseGenerator):
   """fc -> norm (per unit, on the flat vector) -> 3 deconv4x4/2 -> deconv3x3.
@@ -30,7 +22,7 @@ class Generator(base.BaseGenerator):
 
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=64, **kwargs):
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
-    self.seed_shape = _check_div8(self.image_shape) + (8 * ch,)
+    self.seed_shape = base.downscaled_size(self.image_shape, 8, "sndcgan") + (8 * ch,)
     units = self.seed_shape[0] * self.seed_shape[1] * 8 * ch
     self.g_fc1 = ops.Dense(units, name="g_fc1")
     # compare_gan normalizes the flat fc output, i.e. per unit, not per channel.
@@ -62,7 +54,7 @@ class Discriminator(base.BaseDiscriminator):
   def __init__(self, image_shape, num_classes=0, ch=64, project_y=False,
                **kwargs):
     super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
-    s_h, s_w = _check_div8(self.image_shape)
+    s_h, s_w = base.downscaled_size(self.image_shape, 8, "sndcgan")
     layout = ((1, 3, 1), (2, 4, 2), (2, 3, 1), (4, 4, 2), (4, 3, 1),
               (8, 4, 2), (8, 3, 1))  # (channel multiplier, kernel, stride)
     self.convs = [
