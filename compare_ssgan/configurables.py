@@ -3,16 +3,10 @@ reject an unknown or misspelt binding before any work starts."""
 # pylint: disable=unused-import
 from compare_ssgan.architectures import registry
 from compare_ssgan.data import datasets
-from compare_ssgan.gans import augment_both
 from compare_ssgan.gans import augmentations
-from compare_ssgan.gans import consistency
-from compare_ssgan.gans import contrastive
-from compare_ssgan.gans import cosine_similarity
 from compare_ssgan.gans import gan
-from compare_ssgan.gans import infogan
-from compare_ssgan.gans import latent_consistency
 from compare_ssgan.gans import latents
 from compare_ssgan.gans import losses
 from compare_ssgan.gans import penalties
-from compare_ssgan.gans import rotation
+from compare_ssgan.gans import terms
 from compare_ssgan.training import trainer

@@ -9,23 +9,21 @@ reflect boundaries, written as two small interpolation matrices and an einsum. I
 per-image Python loop, no host round-trip, compiles under XLA (TPU) and is differentiable
 w.r.t. the images, so it can sit between G and D.
 """
-import math
 
 import gin
-import numpy as np
 import tensorflow as tf
 
 from compare_ssgan.gans import randomness
 
 
-def _uniform(images, seed, shape=(), minval=0.0, maxval=1.0):
+def uniform(images, seed, shape=(), minval=0.0, maxval=1.0):
   """Per-example U[minval, maxval) of `shape`, drawn for the global batch."""
   draw = lambda n, s: tf.random.stateless_uniform([n, *shape], s, minval, maxval)
   return randomness.replica_slice(draw, tf.shape(images)[0], seed)
 
 
-def _bernoulli(images, seed, probability):
-  return _uniform(images, seed) < probability
+def bernoulli(images, seed, probability):
+  return uniform(images, seed) < probability
 
 
 def _reflect(index, size):
@@ -64,7 +62,7 @@ def _pixel_grid(box_start, box_size, num):
   return box_start[:, None] + steps[None, :] * box_size[:, None] - 0.5
 
 
-def _crop_boxes(images, top, left, height, width):
+def crop_boxes(images, top, left, height, width):
   """Resamples the boxes (pixel units, [N] each) to the input's size."""
   _, h, w, _ = images.shape
   return resample(images, _pixel_grid(top, height, h), _pixel_grid(left, width, w))
@@ -73,7 +71,7 @@ def _crop_boxes(images, top, left, height, width):
 @gin.configurable("random_flip", denylist=["images", "seed"])
 def random_flip(images, seed, probability=0.5):
   """Horizontal flip of each image with `probability`."""
-  flip = _bernoulli(images, seed, probability)
+  flip = bernoulli(images, seed, probability)
   return tf.where(flip[:, None, None, None], images[:, :, ::-1, :], images)
 
 
@@ -90,7 +88,7 @@ def random_translation(images, seed, strength=0.125, axes="xy"):
   shifts = []
   for index, (axis, side) in enumerate((("y", height), ("x", width))):
     limit = int(round(strength * side)) if axis in axes else 0
-    shift = tf.floor(_uniform(images, randomness.fold_in(seed, index),
+    shift = tf.floor(uniform(images, randomness.fold_in(seed, index),
                               minval=-limit, maxval=limit + 1))
     shifts.append(shift)
   rows = tf.range(height, dtype=tf.float32)[None, :] - shifts[0][:, None]
@@ -109,11 +107,11 @@ def flip_and_translate(images, seed, strength=0.125):
 def zoom_in(images, seed, strength=0.2):
   """Crops a random square of side 1/s of the image, s ~ U[1, 1 + strength], upsamples it."""
   _, height, width, _ = images.shape
-  scale = _uniform(images, randomness.fold_in(seed, "scale"), minval=1.0,
+  scale = uniform(images, randomness.fold_in(seed, "scale"), minval=1.0,
                    maxval=1.0 + strength)
-  position = _uniform(images, randomness.fold_in(seed, "position"), shape=(2,))
+  position = uniform(images, randomness.fold_in(seed, "position"), shape=(2,))
   box_h, box_w = height / scale, width / scale
-  return _crop_boxes(images, position[:, 0] * (height - box_h),
+  return crop_boxes(images, position[:, 0] * (height - box_h),
                      position[:, 1] * (width - box_w), box_h, box_w)
 
 
@@ -121,12 +119,12 @@ def zoom_in(images, seed, strength=0.2):
 def zoom_out(images, seed, strength=0.4):
   """Shrinks by s ~ U[1, 1 + strength] at a random place, reflect-filling the border."""
   _, height, width, _ = images.shape
-  scale = _uniform(images, randomness.fold_in(seed, "scale"), minval=1.0,
+  scale = uniform(images, randomness.fold_in(seed, "scale"), minval=1.0,
                    maxval=1.0 + strength)
-  position = _uniform(images, randomness.fold_in(seed, "position"), shape=(2,))
+  position = uniform(images, randomness.fold_in(seed, "position"), shape=(2,))
   box_h, box_w = height * scale, width * scale
   # The viewed box always contains the whole image: top in [H - box_h, 0].
-  return _crop_boxes(images, position[:, 0] * (height - box_h),
+  return crop_boxes(images, position[:, 0] * (height - box_h),
                      position[:, 1] * (width - box_w), box_h, box_w)
 
 
@@ -134,7 +132,7 @@ def zoom_out(images, seed, strength=0.4):
 def cutout(images, seed, strength=0.2):
   """Zeroes a square of side round(strength * side) centred anywhere in the image."""
   _, height, width, _ = images.shape
-  centre = _uniform(images, seed, shape=(2,))
+  centre = uniform(images, seed, shape=(2,))
   size_h = int(round(strength * height))
   size_w = int(round(strength * width))
   top = tf.floor(centre[:, 0] * height) - size_h // 2
@@ -150,7 +148,7 @@ def cutout(images, seed, strength=0.2):
 @gin.configurable("brightness", denylist=["images", "seed"])
 def brightness(images, seed, strength=0.1):
   """Adds U(-strength, strength) to every pixel of an image (no clipping: stays smooth)."""
-  delta = _uniform(images, seed, minval=-strength, maxval=strength)
+  delta = uniform(images, seed, minval=-strength, maxval=strength)
   return images + delta[:, None, None, None]
 
 
@@ -160,97 +158,9 @@ def channel_offset(images, seed, strength=0.04, channel=0):
   if not 0 <= channel < images.shape[-1]:
     raise ValueError(f"channel_offset.channel={channel} but the images have "
                      f"{images.shape[-1]} channels.")
-  delta = _uniform(images, seed, minval=-strength, maxval=strength)
+  delta = uniform(images, seed, minval=-strength, maxval=strength)
   mask = tf.one_hot(channel, images.shape[-1])
   return images + delta[:, None, None, None] * mask
-
-
-@gin.configurable("random_resized_crop", denylist=["images", "seed"])
-def random_resized_crop(images, seed, area_range=(0.08, 1.0), aspect_ratio_range=(3 / 4, 4 / 3)):
-  """SimCLR's crop: a box of random area fraction and aspect ratio, resized to full size.
-
-  SimCLR re-draws boxes that do not fit; here the box sides are clipped to the image, which
-  keeps the op a fixed-shape tensor program.
-  """
-  _, height, width, _ = images.shape
-  area = _uniform(images, randomness.fold_in(seed, "area"), minval=area_range[0],
-                  maxval=area_range[1])
-  log_ratio = _uniform(images, randomness.fold_in(seed, "ratio"),
-                       minval=math.log(aspect_ratio_range[0]),
-                       maxval=math.log(aspect_ratio_range[1]))
-  ratio = tf.exp(log_ratio)
-  box_h = tf.minimum(tf.sqrt(area / ratio), 1.0) * height
-  box_w = tf.minimum(tf.sqrt(area * ratio), 1.0) * width
-  position = _uniform(images, randomness.fold_in(seed, "position"), shape=(2,))
-  return _crop_boxes(images, position[:, 0] * (height - box_h),
-                     position[:, 1] * (width - box_w), box_h, box_w)
-
-
-def _grayscale(images):
-  weights = tf.constant([0.2989, 0.587, 0.114], images.dtype)
-  return tf.reduce_sum(images * weights, axis=-1, keepdims=True)
-
-
-# RGB <-> YIQ: a hue shift is a rotation of the (I, Q) chroma plane.
-_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
-                        [0.211, -0.523, 0.312]], np.float32)
-_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
-
-
-def _rotate_hue(images, turns):
-  """Hue shift by `turns` of a full turn ([N]) as a rotation in YIQ space (differentiable)."""
-  angle = 2.0 * math.pi * turns
-  cos, sin = tf.cos(angle), tf.sin(angle)
-  zeros, ones = tf.zeros_like(cos), tf.ones_like(cos)
-  rotation = tf.stack([tf.stack([ones, zeros, zeros], -1),
-                       tf.stack([zeros, cos, -sin], -1),
-                       tf.stack([zeros, sin, cos], -1)], -2)  # [N, 3, 3]
-  transform = tf.constant(_YIQ_TO_RGB)[None] @ rotation @ tf.constant(_RGB_TO_YIQ)[None]
-  return tf.einsum("nij,nhwj->nhwi", transform, images)
-
-
-@gin.configurable("color_distortion", denylist=["images", "seed"])
-def color_distortion(images, seed, strength=0.5, jitter_probability=0.8,
-                     grayscale_probability=0.2):
-  """SimCLR's colour distortion: jitter (p=0.8) then grayscale (p=0.2), clipped to [0, 1].
-
-  Jitter = brightness +U(-0.8s, 0.8s), contrast and saturation x U(1-0.8s, 1+0.8s), hue
-  +U(-0.2s, 0.2s) turns, for strength s. SimCLR shuffles the four; here the order is fixed,
-  saturation blends with the grayscale image and hue rotates YIQ chroma (both smooth,
-  XLA-friendly stand-ins for its HSV ops). Single-channel images get brightness/contrast only.
-  """
-  fold = lambda name: randomness.fold_in(seed, name)
-  jittered = images + _uniform(images, fold("brightness"), minval=-0.8 * strength,
-                               maxval=0.8 * strength)[:, None, None, None]
-  jittered = tf.clip_by_value(jittered, 0.0, 1.0)
-  factor = _uniform(images, fold("contrast"), minval=1 - 0.8 * strength,
-                    maxval=1 + 0.8 * strength)[:, None, None, None]
-  mean = tf.reduce_mean(jittered, axis=[1, 2], keepdims=True)
-  jittered = tf.clip_by_value((jittered - mean) * factor + mean, 0.0, 1.0)
-  color = images.shape[-1] == 3
-  if color:
-    factor = _uniform(images, fold("saturation"), minval=1 - 0.8 * strength,
-                      maxval=1 + 0.8 * strength)[:, None, None, None]
-    gray = _grayscale(jittered)
-    jittered = tf.clip_by_value((jittered - gray) * factor + gray, 0.0, 1.0)
-    turns = _uniform(images, fold("hue"), minval=-0.2 * strength, maxval=0.2 * strength)
-    jittered = tf.clip_by_value(_rotate_hue(jittered, turns), 0.0, 1.0)
-  apply = _bernoulli(images, fold("apply_jitter"), jitter_probability)
-  images = tf.where(apply[:, None, None, None], jittered, images)
-  if color:
-    to_gray = _bernoulli(images, fold("grayscale"), grayscale_probability)
-    gray = tf.tile(_grayscale(images), [1, 1, 1, 3])
-    images = tf.where(to_gray[:, None, None, None], gray, images)
-  return images
-
-
-@gin.configurable("simclr_augment", denylist=["images", "seed"])
-def simclr_augment(images, seed, crop=random_resized_crop, flip=random_flip,
-                   color=color_distortion):
-  """SimCLR's CIFAR pipeline (no blur): random resized crop, flip, colour distortion."""
-  images = crop(images, randomness.fold_in(seed, "crop"))
-  images = flip(images, randomness.fold_in(seed, "flip"))
-  return color(images, randomness.fold_in(seed, "color"))
 
 
 def compose(augmentations, images, seed):

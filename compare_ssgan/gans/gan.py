@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from compare_ssgan.architectures import registry
-from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans.terms import base
 from compare_ssgan.gans import ema as ema_lib
 from compare_ssgan.gans import latents
 from compare_ssgan.gans import losses
@@ -150,7 +150,7 @@ class GAN(tf.Module):
     if self.conditional and self.fit_label_distribution:
       fake_labels = labels
     fakes = self.generator(z, fake_labels, training=True)
-    return auxiliary.StepContext(self, images, labels, z, fake_labels, fakes, seed)
+    return base.StepContext(self, images, labels, z, fake_labels, fakes, seed)
 
   def _judged(self, ctx, images, labels, group):
     """What D judges as `group` ("real" / "fake"): the terms' transforms (augment-both)."""
@@ -192,7 +192,7 @@ class GAN(tf.Module):
     real_images, real_labels = self._judged(ctx, images, ctx.real_labels, "real")
     fake_images, fake_labels = self._judged(ctx, ctx.fake_images, ctx.fake_labels, "fake")
     with tf.GradientTape() as tape:
-      batch = auxiliary.DiscriminatorBatch(self.conditional)
+      batch = base.DiscriminatorBatch(self.conditional)
       batch.add("real", real_images, real_labels)
       batch.add("fake", fake_images, fake_labels)
       for term in self.terms:
@@ -217,7 +217,7 @@ class GAN(tf.Module):
   def generator_step(self, images, labels, seed):
     with tf.GradientTape() as tape:
       ctx = self._context(images, labels, seed)
-      batch = auxiliary.DiscriminatorBatch(self.conditional)
+      batch = base.DiscriminatorBatch(self.conditional)
       if losses.uses_real_logits_in_g_step(self.loss_fn):
         batch.add("real", *self._judged(ctx, images, ctx.real_labels, "real"))
       batch.add("fake", *self._judged(ctx, ctx.fake_images, ctx.fake_labels, "fake"))

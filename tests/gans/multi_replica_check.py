@@ -14,8 +14,9 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 from compare_ssgan.gans import augmentations  # pylint: disable=g-import-not-at-top
-from compare_ssgan.gans import contrastive  # pylint: disable=g-import-not-at-top
-from compare_ssgan.gans import rotation  # pylint: disable=g-import-not-at-top
+from compare_ssgan.gans.terms import simclr_augmentations  # pylint: disable=g-import-not-at-top
+from compare_ssgan.gans.terms import contrastive  # pylint: disable=g-import-not-at-top
+from compare_ssgan.gans.terms import rotation  # pylint: disable=g-import-not-at-top
 
 RNG = np.random.default_rng(0)
 VIEW1 = RNG.normal(size=[6, 5]).astype(np.float32)
@@ -35,7 +36,7 @@ def step(view1, view2, images):
   rotated_per_replica = rotation.RotationTerm(8, 1.0, 0.2).num_sources(None)
   return (scaled, accuracy / replicas, grads[0], grads[1],
           augmentations.random_translation(images, SEED),
-          augmentations.simclr_augment(images, SEED), tf.constant([rotated_per_replica]))
+          simclr_augmentations.simclr_augment(images, SEED), tf.constant([rotated_per_replica]))
 
 
 def run(strategy):

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans.terms import base
 
 
 def quadrant_means(images):
@@ -69,14 +69,14 @@ def make_context(real_images, fake_images=None, real_labels=None, fake_labels=No
                               generator=generator or TinyGenerator(),
                               conditional=conditional)
   as_tensor = lambda x: None if x is None else tf.convert_to_tensor(x)
-  return auxiliary.StepContext(gan, as_tensor(real_images), as_tensor(real_labels),
+  return base.StepContext(gan, as_tensor(real_images), as_tensor(real_labels),
                                as_tensor(z), as_tensor(fake_labels),
                                as_tensor(fake_images), tf.constant(seed, tf.int32))
 
 
 def run_d_step(term, ctx):
   """The D step's term path: "real" + "fake" groups, the term's groups, one D call."""
-  batch = auxiliary.DiscriminatorBatch(ctx.gan.conditional)
+  batch = base.DiscriminatorBatch(ctx.gan.conditional)
   batch.add("real", ctx.real_images, ctx.real_labels)
   batch.add("fake", ctx.fake_images, ctx.fake_labels)
   term.add_d_step_inputs(ctx, batch)
@@ -85,7 +85,7 @@ def run_d_step(term, ctx):
 
 
 def run_g_step(term, ctx):
-  batch = auxiliary.DiscriminatorBatch(ctx.gan.conditional)
+  batch = base.DiscriminatorBatch(ctx.gan.conditional)
   batch.add("fake", ctx.fake_images, ctx.fake_labels)
   term.add_g_step_inputs(ctx, batch)
   outputs = batch.run(ctx.gan.discriminator)

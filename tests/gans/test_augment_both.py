@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan.gans import augment_both
+from compare_ssgan.gans.terms import augment_both
 from compare_ssgan.gans import augmentations
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
@@ -48,7 +48,7 @@ def test_bad_settings_are_named():
 
 
 def test_the_gan_step_judges_augmented_reals_and_fakes():
-  """Needs the GAN step's `transform_discriminator_inputs` hook (see gans/augment_both.py)."""
+  """Needs the GAN step's `transform_discriminator_inputs` hook (see gans/terms/augment_both.py)."""
   keras.utils.set_random_seed(0)
   gin.parse_config("dcgan.Generator.ch = 4\ndcgan.Discriminator.ch = 4")
   term = augment_both.augment_real_and_fake([augmentations.random_translation])

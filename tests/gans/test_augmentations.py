@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from compare_ssgan.gans import augmentations
+from compare_ssgan.gans.terms import simclr_augmentations
 
 RNG = np.random.default_rng(0)
 SEED = tf.constant([5, 6], tf.int32)
@@ -73,8 +74,8 @@ def test_cutout_zeroes_one_square_and_keeps_the_rest():
 @pytest.mark.parametrize("augmentation", [
     lambda x, s: augmentations.zoom_in(x, s, strength=0.0),
     lambda x, s: augmentations.zoom_out(x, s, strength=0.0),
-    lambda x, s: augmentations.random_resized_crop(x, s, (1.0, 1.0), (1.0, 1.0)),
-    lambda x, s: augmentations.color_distortion(x, s, strength=0.0,
+    lambda x, s: simclr_augmentations.random_resized_crop(x, s, (1.0, 1.0), (1.0, 1.0)),
+    lambda x, s: simclr_augmentations.color_distortion(x, s, strength=0.0,
                                                 grayscale_probability=0.0),
     lambda x, s: augmentations.brightness(x, s, strength=0.0),
     lambda x, s: augmentations.channel_offset(x, s, strength=0.0, channel=1),
@@ -100,7 +101,7 @@ def test_colour_offsets_and_grayscale():
   assert np.all(red[..., 1:].numpy() == 0)
   delta = red[..., 0].numpy()
   assert np.allclose(delta, delta[:, :1, :1]) and np.abs(delta).max() <= 0.3
-  gray = augmentations.color_distortion(images, SEED, jitter_probability=0.0,
+  gray = simclr_augmentations.color_distortion(images, SEED, jitter_probability=0.0,
                                         grayscale_probability=1.0).numpy()
   np.testing.assert_allclose(gray[..., 0], gray[..., 2])
   with pytest.raises(ValueError, match="channel_offset.channel=1"):
@@ -110,7 +111,7 @@ def test_colour_offsets_and_grayscale():
 def test_hue_rotation_keeps_luma_and_a_full_turn_is_the_identity():
   images = _images(3)
   luma = lambda x: np.asarray(x) @ np.array([0.299, 0.587, 0.114], np.float32)
-  turned = augmentations._rotate_hue(images, tf.constant([0.1, 0.3, 1.0]))  # pylint: disable=protected-access
+  turned = simclr_augmentations._rotate_hue(images, tf.constant([0.1, 0.3, 1.0]))  # pylint: disable=protected-access
   np.testing.assert_allclose(luma(turned), luma(images), atol=1e-5)
   np.testing.assert_allclose(turned[2], images[2], atol=1e-5)
   assert not np.allclose(turned[0], images[0], atol=1e-3)
@@ -118,25 +119,27 @@ def test_hue_rotation_keeps_luma_and_a_full_turn_is_the_identity():
 
 def test_simclr_views_stay_in_range_and_differ_by_seed():
   images = _images(8, size=16)
-  a = augmentations.simclr_augment(images, SEED).numpy()
-  b = augmentations.simclr_augment(images, SEED).numpy()
-  c = augmentations.simclr_augment(images, tf.constant([5, 7])).numpy()
+  a = simclr_augmentations.simclr_augment(images, SEED).numpy()
+  b = simclr_augmentations.simclr_augment(images, SEED).numpy()
+  c = simclr_augmentations.simclr_augment(images, tf.constant([5, 7])).numpy()
   np.testing.assert_array_equal(a, b)
   assert not np.allclose(a, c)
   assert a.min() >= 0.0 and a.max() <= 1.0 and a.shape == images.shape
 
 
-ALL = ["random_flip", "random_translation", "flip_and_translate", "zoom_in", "zoom_out",
-       "cutout", "brightness", "channel_offset", "random_resized_crop", "color_distortion",
-       "simclr_augment"]
+ALL = [(augmentations, name) for name in (
+    "random_flip", "random_translation", "flip_and_translate", "zoom_in", "zoom_out",
+    "cutout", "brightness", "channel_offset")] + [
+        (simclr_augmentations, name) for name in (
+            "random_resized_crop", "color_distortion", "simclr_augment")]
 
 
-@pytest.mark.parametrize("name", ALL)
-def test_differentiable(name):
+@pytest.mark.parametrize("module,name", ALL)
+def test_differentiable(module, name):
   images = _images(4)
   with tf.GradientTape() as tape:
     tape.watch(images)
-    out = getattr(augmentations, name)(images, SEED)
+    out = getattr(module, name)(images, SEED)
     loss = tf.reduce_sum(out * tf.range(3, dtype=tf.float32))
   grad = tape.gradient(loss, images)
   assert grad is not None and np.any(grad.numpy())
@@ -146,7 +149,7 @@ def test_differentiable(name):
 def test_all_compile_with_xla():
   """One XLA program applying every augmentation (TPU-friendly: no host ops, no loops)."""
   def apply_all(images, seed):
-    return [getattr(augmentations, name)(images, seed) for name in ALL]
+    return [getattr(module, name)(images, seed) for module, name in ALL]
   images = _images(4)
   # XLA's stateless RNG draws other numbers than the TF kernels: compare shapes only.
   for out in tf.function(apply_all, jit_compile=True)(images, SEED):

@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 
 from compare_ssgan.gans import augmentations
-from compare_ssgan.gans import consistency
-from compare_ssgan.gans import latent_consistency
+from compare_ssgan.gans.terms import consistency
+from compare_ssgan.gans.terms import latent_consistency
 from tests.gans import term_testing
 
 RNG = np.random.default_rng(1)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan.gans import contrastive
+from compare_ssgan.gans.terms import contrastive
 from tests.gans import term_testing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

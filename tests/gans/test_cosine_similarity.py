@@ -1,8 +1,8 @@
 """The cosine-similarity term against numpy, and two training steps with it."""
 import numpy as np
 
-from compare_ssgan.gans import auxiliary
-from compare_ssgan.gans import cosine_similarity
+from compare_ssgan.gans.terms import base
+from compare_ssgan.gans.terms import cosine_similarity
 from tests.training import helpers
 
 
@@ -14,8 +14,8 @@ def test_losses_match_numpy():
   rng = np.random.default_rng(0)
   real, fake = rng.normal(size=[4, 3]).astype(np.float32), rng.normal(size=[4, 3]).astype(
       np.float32)
-  outputs = {"real": auxiliary.DiscriminatorOutput(None, real),
-             "fake": auxiliary.DiscriminatorOutput(None, fake)}
+  outputs = {"real": base.DiscriminatorOutput(None, real),
+             "fake": base.DiscriminatorOutput(None, fake)}
   term = cosine_similarity.CosineSimilarityTerm(weight_g=2.0, weight_d=3.0, margin=0.1)
   cosines = np.array([_cos(f, real.mean(0)) for f in fake])
   g_loss, _ = term.g_step_loss(None, outputs)

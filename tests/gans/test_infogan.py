@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan.gans import infogan
+from compare_ssgan.gans.terms import infogan
 from tests.gans import term_testing
 
 RNG = np.random.default_rng(3)

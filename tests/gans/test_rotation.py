@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from compare_ssgan.gans import gan as gan_lib
-from compare_ssgan.gans import rotation
+from compare_ssgan.gans.terms import rotation
 from tests.gans import term_testing
 
 RNG = np.random.default_rng(0)

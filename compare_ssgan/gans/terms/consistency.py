@@ -13,7 +13,7 @@ import gin
 import tensorflow as tf
 
 from compare_ssgan.gans import augmentations
-from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans.terms import base
 
 
 def squared_distance(a, b):
@@ -21,7 +21,7 @@ def squared_distance(a, b):
   return tf.reduce_mean(tf.reduce_sum(tf.square(a - b), axis=-1))
 
 
-class ConsistencyTerm(auxiliary.AuxiliaryTerm):
+class ConsistencyTerm(base.AuxiliaryTerm):
   """CR when weight_fake = 0; bCR when weight_fake > 0.
 
   Args:

@@ -13,12 +13,12 @@ This term only transforms the step's "real" and "fake" D inputs through the
 import gin
 
 from compare_ssgan.gans import augmentations
-from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans.terms import base
 
 GROUPS = ("real", "fake")
 
 
-class AugmentRealAndFake(auxiliary.AuxiliaryTerm):
+class AugmentRealAndFake(base.AuxiliaryTerm):
   """Applies `transforms` in order to every image D judges."""
 
   def __init__(self, transforms):

@@ -11,7 +11,7 @@ it is added on top of the adversarial loss, like any auxiliary term.
 import gin
 import tensorflow as tf
 
-from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans.terms import base
 
 
 def cosine_to_mean(features, reference):
@@ -21,7 +21,7 @@ def cosine_to_mean(features, reference):
                        tf.math.l2_normalize(target, axis=1), axis=1)
 
 
-class CosineSimilarityTerm(auxiliary.AuxiliaryTerm):
+class CosineSimilarityTerm(base.AuxiliaryTerm):
   """Cosine embedding of fakes against the real feature mean, for G and D."""
 
   metric_names = ("cosine/d_loss", "cosine/g_loss", "cosine/fake_to_real")

@@ -15,7 +15,7 @@ import gin
 import tensorflow as tf
 
 from compare_ssgan.architectures import ops
-from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans.terms import base
 from compare_ssgan.gans import randomness
 
 LAYOUTS = ("random", "rows")
@@ -48,7 +48,7 @@ def sample_codes(batch_size, seed, categorical_dims, num_continuous, layout="ran
   return tf.concat(codes, axis=1)
 
 
-class InfoGANTerm(auxiliary.AuxiliaryTerm):
+class InfoGANTerm(base.AuxiliaryTerm):
   """Codes in z, a Q head on D's features, and the MI loss for D/Q and for G."""
 
   optimizer = "discriminator"

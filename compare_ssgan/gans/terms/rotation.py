@@ -15,7 +15,7 @@ import gin
 import tensorflow as tf
 
 from compare_ssgan.architectures import ops
-from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans.terms import base
 from compare_ssgan.gans import randomness
 
 NUM_ROTATIONS = 4
@@ -49,7 +49,7 @@ def rotation_targets(n):
   return tf.repeat(tf.range(NUM_ROTATIONS, dtype=tf.int32), n)
 
 
-class RotationTerm(auxiliary.AuxiliaryTerm):
+class RotationTerm(base.AuxiliaryTerm):
   """SS-GAN: `weight_d` (beta) on reals in D's loss, `weight_g` (alpha) on fakes in G's."""
 
   optimizer = "discriminator"

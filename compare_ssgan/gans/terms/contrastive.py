@@ -16,8 +16,8 @@ import keras
 import tensorflow as tf
 
 from compare_ssgan.architectures import ops
-from compare_ssgan.gans import augmentations
-from compare_ssgan.gans import auxiliary
+from compare_ssgan.gans.terms import simclr_augmentations
+from compare_ssgan.gans.terms import base
 
 _LARGE = 1e9
 
@@ -64,7 +64,7 @@ class ProjectionHead(keras.layers.Layer):
     return self.output_layer(tf.nn.relu(self.hidden(features)))
 
 
-class ContrastiveTerm(auxiliary.AuxiliaryTerm):
+class ContrastiveTerm(base.AuxiliaryTerm):
   """weight * (NT-Xent on two views of the reals + NT-Xent on two views of the fakes)."""
 
   optimizer = "discriminator"
@@ -109,7 +109,7 @@ class ContrastiveTerm(auxiliary.AuxiliaryTerm):
 
 @gin.configurable("contrastive")
 def contrastive(weight=1.0, temperature=0.5, hidden_dim=None, output_dim=128,
-                use_sn=False, augmentation=augmentations.simclr_augment):
+                use_sn=False, augmentation=simclr_augmentations.simclr_augment):
   """The Cntr-GAN term (`GAN.auxiliary_terms = [@contrastive()]`).
 
   Args:

@@ -12,14 +12,14 @@ get the same labels as G(z).
 import gin
 import tensorflow as tf
 
-from compare_ssgan.gans import auxiliary
-from compare_ssgan.gans import consistency
+from compare_ssgan.gans.terms import base
+from compare_ssgan.gans.terms import consistency
 from compare_ssgan.gans import randomness
 
 GROUP = "zcr_fake"
 
 
-class LatentConsistencyTerm(auxiliary.AuxiliaryTerm):
+class LatentConsistencyTerm(base.AuxiliaryTerm):
   """zCR; `optimizer` is D's, but the G-step term trains G through G(z) and G(z')."""
 
   optimizer = "discriminator"
