@@ -1,4 +1,4 @@
-"""Train/eval pipelines: order, determinism, epochs, resumption, sharding, gin."""
+"""Train/eval pipelines: order, determinism, epochs, resumption, sharding."""
 import gin
 import numpy as np
 import pytest

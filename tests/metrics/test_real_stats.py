@@ -1,4 +1,4 @@
-"""Real statistics: computed once per (dataset, split, order, N, size), cached."""
+"""Real statistics: computed once per (dataset, reals, N, size), then cached."""
 
 import json
 
