@@ -1,7 +1,7 @@
 """Dataset registry and the entry points the trainer and evaluator use.
 
   ds = datasets.get_dataset()          # gin: dataset.name, dataset.data_dir...
-  ds.train_input_fn(input_context, per_replica_batch_size, seed, start_batch)
+  ds.train_input_fn(input_context, batch_size, seed=seed, start_batch=k)
   ds.eval_dataset(num_examples, batch_size)
   datasets.distributed_train_dataset(strategy, ds, global_batch_size, seed)
 
@@ -33,8 +33,7 @@ def known_names():
 
 @gin.configurable("dataset")
 def get_dataset(name="fashion_mnist_embedded", data_dir=None, resolution=None,
-                resize_method="pad", num_channels=None, seed=547,
-                shuffle_buffer_size=10000, eval_num_examples=None):
+                resize_method="pad", num_channels=None, eval_num_examples=None):
   """Returns the `pipeline.Dataset` called `name`.
 
   Args:
@@ -44,8 +43,6 @@ def get_dataset(name="fashion_mnist_embedded", data_dir=None, resolution=None,
     resize_method: how images reach the resolution: "pad" (centre pad or
       crop), "resize" or "center_crop" (see `transforms.fit`).
     num_channels: 1 or 3 to convert; None keeps the dataset's own.
-    seed: default train seed (compare_gan's dataset.seed).
-    shuffle_buffer_size: examples per shuffled block (pipeline.py).
     eval_num_examples: eval reals; None uses the paper's count for the set.
   """
   if _ALIASES.get(name, name) not in _FACTORIES:
@@ -58,7 +55,6 @@ def get_dataset(name="fashion_mnist_embedded", data_dir=None, resolution=None,
     raise ValueError(f"dataset.num_channels must be None, 1 or 3; got "
                      f"{num_channels!r}.")
   for knob, value in (("resolution", resolution),
-                      ("shuffle_buffer_size", shuffle_buffer_size),
                       ("eval_num_examples", eval_num_examples)):
     if value is not None and value <= 0:
       raise ValueError(f"dataset.{knob} must be positive; got {value!r}.")
@@ -68,12 +64,11 @@ def get_dataset(name="fashion_mnist_embedded", data_dir=None, resolution=None,
       ds,
       image_shape=(resolution or side, resolution or side,
                    num_channels or channels),
-      resize_method=resize_method, seed=seed,
-      shuffle_buffer_size=shuffle_buffer_size,
+      resize_method=resize_method,
       eval_num_examples=eval_num_examples or ds.eval_num_examples)
 
 
-def distributed_train_dataset(strategy, ds, global_batch_size, seed=None,
+def distributed_train_dataset(strategy, ds, global_batch_size, seed,
                               start_batch=0):
   """`ds`'s train batches distributed over `strategy`'s replicas.
 
@@ -93,6 +88,6 @@ def distributed_train_dataset(strategy, ds, global_batch_size, seed=None,
     return ds.train_input_fn(
         input_context,
         input_context.get_per_replica_batch_size(global_batch_size),
-        seed, start_batch * per_pipeline)
+        seed=seed, start_batch=start_batch * per_pipeline)
 
   return strategy.distribute_datasets_from_function(dataset_fn)

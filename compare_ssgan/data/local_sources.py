@@ -76,7 +76,7 @@ def _array_dataset(name, train, evaluation, eval_split, num_classes=None,
   def examples(images, labels):
     if labels is None:
       labels = np.zeros([len(images)], np.int32)
-    return lambda: tf.data.Dataset.from_tensor_slices((images, labels))
+    return pipeline.InMemory(images, labels)
 
   images, labels = train
   channels = images.shape[-1]
@@ -208,8 +208,7 @@ def image_folder_dataset(data_dir):
 
   def examples(paths, names):
     labels = [classes.index(n) for n in names] if names else [0] * len(paths)
-    return lambda: tf.data.Dataset.from_tensor_slices(
-        (paths, np.asarray(labels, np.int32)))
+    return pipeline.InMemory(np.asarray(paths), np.asarray(labels, np.int32))
 
   first = tf.io.decode_image(tf.io.read_file(train_paths[0]),
                              expand_animations=False)

@@ -1,28 +1,59 @@
 """The Dataset class: what a data source declares, and its tf.data pipelines.
 
-A source yields raw examples `(raw_image, label)` in a fixed order (raw = an
-encoded image string, a file path or a uint8 array; `decode` turns it into
-uint8 [H, W, C]). The train pipeline, per input pipeline (host):
+A source holds raw examples `(raw_image, label)` (raw = an encoded image
+string, a file path or a uint8 array; `decode` turns it into uint8 [H, W, C]),
+either in memory (`InMemory`, the local sources: read by index) or as a
+tf.data stream in a fixed order (TFDS: no random access). The train pipeline,
+per input pipeline (host):
 
-  shard -> per-epoch stateless block shuffle -> skip (resume) -> enumerate
+  shard -> (position, example) from the resume position on
   -> decode + transform + fit -> batch(drop_remainder) -> prefetch
 
-Differences from compare_gan (shuffle(10000) after repeat, seeded op RNG):
-each epoch is shuffled in blocks of `shuffle_buffer_size` examples with a
-stateless permutation keyed on (seed, epoch, block), and random crops use a
-stateless seed (seed, example index). The stream then depends only on `seed`
-(not on TF's global seed), every epoch visits each example once, and resuming
-at batch k skips whole epochs for free and the rest before any decoding.
+Order, unlike compare_gan's shuffle(10000) after repeat with a seeded op RNG:
+- In memory: epoch e is a fresh permutation of the whole shard, keyed on
+  (seed, e). `index_shuffle` computes the example at each position from the
+  position alone, so no permutation is materialised and resuming at batch k
+  decodes nothing before it.
+- TFDS: the split is stored in a fixed pseudo-random order (TFDS's writer
+  sorts examples by a hash of their key, so a class-contiguous order cannot
+  occur), and each epoch is shuffled within consecutive windows of
+  `_STREAM_WINDOW` examples keyed on (seed, epoch, window); resuming skips
+  whole epochs for free and the rest before any decoding.
+Random crops use a stateless seed (seed, position). The stream then depends
+only on `seed` (not on TF's global seed) and every epoch visits each example
+once.
+
+Eval reals: the first N of one fixed permutation of the eval split, keyed on
+`EVAL_PERMUTATION_SEED` (not the training seed, so every run of a dataset
+scores against the same reals); for TFDS the first N in its stored order.
 """
 import dataclasses
-from typing import Callable
+from typing import Callable, Union
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 
 from compare_ssgan.data import transforms
 
-_MAX_EPOCHS = 2**62
+_MAX_POSITIONS = 2**62
+_STREAM_WINDOW = 10000
+EVAL_PERMUTATION_SEED = 20200301  # Fixed: all runs share the same reals.
+
+
+@dataclasses.dataclass(frozen=True)
+class InMemory:
+  """Examples held in memory and read by index: (raw[i], labels[i])."""
+  raw: np.ndarray  # uint8 images [N, H, W, C] or file paths [N].
+  labels: np.ndarray  # int32 [N].
+
+  def __len__(self):
+    return len(self.labels)
+
+  def shard(self, num_shards, index):
+    """Examples index, index + num_shards, ... (as tf.data's `shard`)."""
+    return InMemory(self.raw[index::num_shards],
+                    self.labels[index::num_shards])
 
 
 def _deterministic(ds):
@@ -31,21 +62,42 @@ def _deterministic(ds):
   return ds.with_options(options)
 
 
-def _shuffled_epochs(examples, num_examples, block_size, seed, first_epoch):
-  """Infinite stream of epochs from `first_epoch` on, each block-shuffled."""
-  block_size = min(block_size, num_examples)
+def _permuted(examples, seed, start, stop=_MAX_POSITIONS):
+  """(position, example) for positions [start, stop) of in-memory examples.
+
+  Position p is example index_shuffle(p % n) of epoch p // n, whose
+  permutation is keyed on (seed, epoch).
+  """
+  num_examples = len(examples)
+  raw, labels = tf.constant(examples.raw), tf.constant(examples.labels)
+
+  def example(position):
+    index = tf.random.experimental.index_shuffle(
+        position % num_examples,
+        tf.stack([tf.constant(seed, tf.int64), position // num_examples]),
+        tf.constant(num_examples - 1, tf.int64))
+    return position, (tf.gather(raw, index), tf.gather(labels, index))
+
+  return tf.data.Dataset.range(start, stop).map(example)
+
+
+def _window_shuffled(examples, num_examples, seed, start):
+  """(position, example) from `start` on of a stream, window-shuffled."""
+  window = min(_STREAM_WINDOW, num_examples)
 
   def one_epoch(epoch):
-    def permute(block_index, block):
+    def permute(window_index, block):
       raw, labels = block
       key = tf.random.experimental.stateless_fold_in(
-          tf.stack([tf.constant(seed, tf.int64), epoch]), block_index)
+          tf.stack([tf.constant(seed, tf.int64), epoch]), window_index)
       order = tf.random.experimental.stateless_shuffle(
           tf.range(tf.shape(labels)[0]), seed=key)
       return tf.gather(raw, order), tf.gather(labels, order)
-    return examples.batch(block_size).enumerate().map(permute).unbatch()
+    return examples.batch(window).enumerate().map(permute).unbatch()
 
-  return tf.data.Dataset.range(first_epoch, _MAX_EPOCHS).flat_map(one_epoch)
+  epochs = tf.data.Dataset.range(start // num_examples, _MAX_POSITIONS)
+  return (epochs.flat_map(one_epoch).skip(start % num_examples)
+          .enumerate(start))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,26 +110,32 @@ class Dataset:
     num_classes: number of classes; 0 if unlabelled (labels are then zeros).
     eval_split: which examples form the eval split (documentation string).
     eval_num_examples: default number of eval reals (the paper's FID count).
-    train_examples / eval_examples: () -> tf.data.Dataset of (raw, int32
-      label), fixed order, known cardinality.
+    train_examples / eval_examples: the examples (int32 labels), either
+      `InMemory` or a callable returning a tf.data.Dataset of (raw, label) in
+      a fixed order with known cardinality.
     decode: raw -> uint8 [H, W, C].
     train_transform / eval_transform: (float image, resolution, seed) ->
       image; the dataset's own crops (compare_gan's), before `fit`.
-    resize_method, seed, shuffle_buffer_size: see `datasets.get_dataset`.
+    resize_method: see `datasets.get_dataset`.
   """
   name: str
   image_shape: tuple
   num_classes: int
   eval_split: str
   eval_num_examples: int
-  train_examples: Callable[[], tf.data.Dataset]
-  eval_examples: Callable[[], tf.data.Dataset]
+  train_examples: Union[InMemory, Callable[[], tf.data.Dataset]]
+  eval_examples: Union[InMemory, Callable[[], tf.data.Dataset]]
   decode: Callable[[tf.Tensor], tf.Tensor]
   train_transform: Callable = transforms.identity_transform
   eval_transform: Callable = transforms.identity_transform
   resize_method: str = "pad"
-  seed: int = 547
-  shuffle_buffer_size: int = 10000
+
+  @property
+  def eval_order(self):
+    """Which eval examples come first (a real-statistics cache key part)."""
+    if isinstance(self.eval_examples, InMemory):
+      return f"perm{EVAL_PERMUTATION_SEED}"
+    return "stored"
 
   def _prepare(self, raw, transform, seed):
     resolution, _, channels = self.image_shape
@@ -85,15 +143,15 @@ class Dataset:
     image = transform(image, resolution, seed)
     return transforms.fit(image, resolution, self.resize_method, channels)
 
-  def train_input_fn(self, input_context=None, per_replica_batch_size=64,
-                     seed=None, start_batch=0):
+  def train_input_fn(self, input_context=None, per_replica_batch_size=64, *,
+                     seed, start_batch=0):
     """Infinite, shuffled train batches (images [b, H, W, C], labels [b]).
 
     Args:
       input_context: a `tf.distribute.InputContext` or None; with several
         input pipelines each one reads its own shard with seed + pipeline id.
       per_replica_batch_size: batch size of each yielded batch.
-      seed: shuffle/crop seed; None uses `self.seed`.
+      seed: shuffle/crop seed (the trainer's `Trainer.seed`).
       start_batch: number of batches (of this size) already consumed; batch i
         of the result equals batch start_batch + i of a fresh pipeline.
 
@@ -101,46 +159,57 @@ class Dataset:
       A deterministic tf.data.Dataset of (float32 images in [0, 1], int32
       labels), batched with drop_remainder.
     """
-    seed = self.seed if seed is None else seed
-    examples = self.train_examples()
+    in_memory = isinstance(self.train_examples, InMemory)
+    examples = self.train_examples if in_memory else self.train_examples()
     if input_context is not None and input_context.num_input_pipelines > 1:
       examples = examples.shard(input_context.num_input_pipelines,
                                 input_context.input_pipeline_id)
       seed += input_context.input_pipeline_id
-    num_examples = tf.get_static_value(examples.cardinality())
+    num_examples = (len(examples) if in_memory else
+                    tf.get_static_value(examples.cardinality()))
     if num_examples is None or num_examples <= 0:
       raise ValueError(
           f"Dataset {self.name!r}: the train split (this input pipeline's "
           f"shard) must be non-empty and of known size; got cardinality "
           f"{num_examples}.")
     start = start_batch * per_replica_batch_size
-    ds = _shuffled_epochs(examples, int(num_examples), self.shuffle_buffer_size,
-                          seed, start // num_examples)
-    ds = ds.skip(start % num_examples).enumerate(start)
+    if in_memory:
+      ds = _permuted(examples, seed, start)
+    else:
+      ds = _window_shuffled(examples, int(num_examples), seed, start)
     ds = ds.map(
-        lambda index, example: (  # pylint: disable=g-long-lambda
+        lambda position, example: (  # pylint: disable=g-long-lambda
             self._prepare(example[0], self.train_transform,
-                          tf.stack([tf.constant(seed, tf.int64), index])),
+                          tf.stack([tf.constant(seed, tf.int64), position])),
             example[1]),
         num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(per_replica_batch_size, drop_remainder=True)
     return _deterministic(ds.prefetch(tf.data.AUTOTUNE))
 
   def eval_dataset(self, num_examples=None, batch_size=64):
-    """The first `num_examples` eval examples, unshuffled, in batches.
+    """The eval reals: `num_examples` eval examples in batches.
 
     num_examples=None uses `self.eval_num_examples`. The last batch may be
-    smaller. These are compare_gan's FID reals.
+    smaller. The same examples in the same order on every call (see the
+    module docstring); these are the FID reals.
     """
     num_examples = (self.eval_num_examples if num_examples is None
                     else num_examples)
-    examples = self.eval_examples()
-    available = tf.get_static_value(examples.cardinality())
+    in_memory = isinstance(self.eval_examples, InMemory)
+    examples = self.eval_examples if in_memory else self.eval_examples()
+    available = (len(examples) if in_memory else
+                 tf.get_static_value(examples.cardinality()))
     if available is not None and 0 <= available < num_examples:
       logging.warning("Dataset %s: eval split %s has only %d examples, fewer "
                       "than the %d requested.", self.name, self.eval_split,
                       available, num_examples)
-    ds = examples.take(num_examples).map(
+    if in_memory:
+      ds = _permuted(examples, EVAL_PERMUTATION_SEED, 0,
+                     min(num_examples, available)).map(
+                         lambda unused_position, example: example)
+    else:
+      ds = examples.take(num_examples)
+    ds = ds.map(
         lambda raw, label: (self._prepare(raw, self.eval_transform, None),
                             label),
         num_parallel_calls=tf.data.AUTOTUNE)

@@ -1,10 +1,20 @@
 r"""FID / KID / Inception Score between two image sets; prints one JSON line.
 
   python -m compare_ssgan.metrics.compare --real A --fake B \
-      [--metrics fid,kid,inception_score] [--inception_weights PATH]
+      [--metrics fid,kid,inception_score] [--inception_weights PATH] \
+      [--key NAME] [--float_range 255]
 
-A set is a folder of PNG/JPEG files (read in sorted order, all the same size)
-or an .npz holding one NHWC array (uint8 in [0, 255], or float in [0, 1]).
+A set is
+- a folder of PNG/JPEG files (read in sorted order, all the same size);
+- an .npz file: the array named by `file.npz#NAME` (for that file alone) or
+  `--key`, else its `images` array (so the project's npz dataset format, with
+  `labels`, works), else its only array;
+- an .npy file.
+Arrays are NHWC or NHW (grayscale), uint8 in [0, 255] or float in [0, 1]
+(`--float_range=255` declares floats in [0, 255]); a float set outside its
+range, or holding NaN or Inf, is refused. A grayscale set is replicated to 3
+channels, as the Inception preprocessing does for the evaluator's grayscale
+data, and that is said once on stderr.
 The Inception Score is of the fake set and needs TF's GraphDef weights.
 """
 
@@ -22,54 +32,148 @@ from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import statistics
 
 _EXTENSIONS = (".png", ".jpg", ".jpeg")
+_GRAY_MODES = ("L", "I;16", "1")
+_SCAN_ROWS = 1024  # Images per chunk when checking a float array's values.
 METRICS = ("fid", "kid", "inception_score")
+FLOAT_RANGES = (1, 255)
 
 
-def _to_unit_float(array):
-  array = np.asarray(array)
+def _to_unit_rgb(batch, scale):
+  """float32 [b, H, W, 3] in [0, 1] from a [b, H, W, 1 or 3] batch / scale."""
+  batch = np.asarray(batch, np.float32)
+  if scale != 1:
+    batch = batch / scale
+  return np.repeat(batch, 3, axis=-1) if batch.shape[-1] == 1 else batch
+
+
+def _say_grayscale(name):
+  print(f"{name} is grayscale: replicated to 3 channels, as the evaluator's "
+        "Inception preprocessing does with grayscale data.", file=sys.stderr)
+
+
+def _folder_set(path, batch_size):
+  files = sorted(os.path.join(path, n) for n in os.listdir(path)
+                 if n.lower().endswith(_EXTENSIONS))
+  if not files:
+    raise ValueError(f"{path} contains no {'/'.join(_EXTENSIONS)} files.")
+  with Image.open(files[0]) as im:
+    if im.mode in _GRAY_MODES:
+      _say_grayscale(path)
+
+  def batches():
+    for start in range(0, len(files), batch_size):
+      arrays = []
+      for name in files[start:start + batch_size]:
+        with Image.open(name) as im:
+          arrays.append(np.asarray(im.convert(
+              "L" if im.mode in _GRAY_MODES else "RGB")))
+      if len({a.shape for a in arrays}) != 1:
+        raise ValueError(f"Images in {path} differ in size near {name}.")
+      batch = np.stack(arrays)
+      yield _to_unit_rgb(batch[..., None] if batch.ndim == 3 else batch, 255)
+  return len(files), batches()
+
+
+def _load_array(path, key):
+  """The image array of an .npy or .npz set (see the module docstring)."""
+  if path.endswith(".npy"):
+    return np.load(path, mmap_mode="r")  # Read batch by batch.
+  with np.load(path) as data:
+    names = data.files
+    if key is None:
+      if "images" in names:
+        key = "images"
+      elif len(names) == 1:
+        key = names[0]
+      else:
+        raise ValueError(f"{path} has no 'images' array and not exactly one "
+                         f"array ({names}); name one with --key=NAME or "
+                         f"{path}#NAME.")
+    if key not in names:
+      raise ValueError(f"{path} has no array {key!r}; it holds {names}.")
+    return data[key]
+
+
+def _float_bounds(array, name):
+  """(min, max) of a float array, refusing NaN and Inf; scanned in chunks."""
+  low, high = np.inf, -np.inf
+  for start in range(0, len(array), _SCAN_ROWS):
+    chunk = np.asarray(array[start:start + _SCAN_ROWS])
+    for bad, found in (("NaN", np.isnan), ("Inf", np.isinf)):
+      if found(chunk).any():
+        raise ValueError(f"{name} contains {bad} values; expected finite "
+                         "images.")
+    low, high = min(low, chunk.min()), max(high, chunk.max())
+  return low, high
+
+
+def _split_key(path):
+  """(file, array name or None) of `file.npz#NAME` or a plain path."""
+  file_path, sep, key = path.rpartition("#")
+  if sep and file_path.endswith(".npz"):
+    return file_path, key
+  return path, None
+
+
+def _array_set(path, file_path, key, float_range, batch_size):
+  """(count, batches) of an .npy/.npz set, its values checked up front."""
+  array = _load_array(file_path, key)
+  if array.ndim == 3:
+    array = array[..., None]
+  if array.ndim != 4 or array.shape[-1] not in (1, 3) or not len(array):
+    raise ValueError(f"{path}: expected a non-empty array of NHWC images "
+                     f"with 1 or 3 channels (or NHW), got shape "
+                     f"{array.shape}.")
   if array.dtype == np.uint8:
-    return array.astype(np.float32) / 255.0
-  if np.issubdtype(array.dtype, np.floating):
-    return array.astype(np.float32)
-  raise ValueError(f"Images must be uint8 or float, got {array.dtype}.")
+    scale = 255
+  elif np.issubdtype(array.dtype, np.floating):
+    low, high = _float_bounds(array, path)
+    if low < 0 or high > float_range:
+      raise ValueError(
+          f"{path}: float images span [{low:g}, {high:g}], outside [0, "
+          f"{float_range}]. Floats must be in [0, 1], or in [0, 255] with "
+          "--float_range=255 (images in [-1, 1] map to [0, 1] by "
+          "(x + 1) / 2).")
+    scale = float_range
+  else:
+    raise ValueError(f"{path}: images must be uint8 or float, got "
+                     f"{array.dtype}.")
+  if array.shape[-1] == 1:
+    _say_grayscale(path)
+  return len(array), (_to_unit_rgb(array[i:i + batch_size], scale)
+                      for i in range(0, len(array), batch_size))
 
 
-def image_set(path, batch_size=64):
-  """(count, iterator of float32 [b, H, W, C] batches in [0, 1]) for a set."""
+def image_set(path, batch_size=64, key=None, float_range=1):
+  """(count, iterator of float32 [b, H, W, 3] batches in [0, 1]) for a set.
+
+  Args:
+    path: a folder, an .npy file, or an .npz file (optionally `file.npz#NAME`).
+    batch_size: images per batch.
+    key: the .npz array to read when `path` does not name one; None: the
+      `images` array, else the only array.
+    float_range: 1 or 255, the range [0, float_range] of float arrays.
+  """
+  if float_range not in FLOAT_RANGES:
+    raise ValueError(f"--float_range must be one of {FLOAT_RANGES}; got "
+                     f"{float_range!r}.")
   if os.path.isdir(path):
-    files = sorted(os.path.join(path, n) for n in os.listdir(path)
-                   if n.lower().endswith(_EXTENSIONS))
-    if not files:
-      raise ValueError(f"{path} contains no {'/'.join(_EXTENSIONS)} files.")
-
-    def batches():
-      for start in range(0, len(files), batch_size):
-        arrays = []
-        for name in files[start:start + batch_size]:
-          with Image.open(name) as im:
-            arrays.append(np.asarray(im.convert(
-                "L" if im.mode in ("L", "I;16", "1") else "RGB")))
-        if len({a.shape for a in arrays}) != 1:
-          raise ValueError(f"Images in {path} differ in size near {name}.")
-        batch = np.stack(arrays)
-        yield _to_unit_float(batch[..., None] if batch.ndim == 3 else batch)
-    return len(files), batches()
-  if path.endswith(".npz"):
-    with np.load(path) as data:
-      if len(data.files) != 1:
-        raise ValueError(f"{path} must hold exactly one array, has "
-                         f"{data.files}.")
-      array = data[data.files[0]]
-    if array.ndim != 4:
-      raise ValueError(f"{path}: expected NHWC images, got {array.shape}.")
-    return len(array), (_to_unit_float(array[i:i + batch_size])
-                        for i in range(0, len(array), batch_size))
-  raise FileNotFoundError(f"{path} is neither a folder nor an .npz file.")
+    return _folder_set(path, batch_size)
+  file_path, file_key = _split_key(path)
+  if file_path.endswith((".npz", ".npy")):
+    return _array_set(path, file_path, file_key or key, float_range,
+                      batch_size)
+  raise FileNotFoundError(f"{path} is neither a folder nor an .npz or .npy "
+                          "file.")
 
 
 def compare(real, fake, extractor, metrics=METRICS, num_samples=None,
-            kid_block_size=1024, inception_score_splits=1):
-  """Metrics between the image sets at paths `real` and `fake` (a dict)."""
+            kid_block_size=1024, inception_score_splits=1, key=None,
+            float_range=1):
+  """Metrics between the image sets at paths `real` and `fake` (a dict).
+
+  `key` and `float_range` say how .npz/.npy sets are read (`image_set`).
+  """
   unknown = set(metrics) - set(METRICS)
   if unknown:
     raise ValueError(f"Unknown metrics {sorted(unknown)}; known: {METRICS}.")
@@ -77,7 +181,7 @@ def compare(real, fake, extractor, metrics=METRICS, num_samples=None,
   result = {}
   stats = {}
   for role, path in (("real", real), ("fake", fake)):
-    count, batches = image_set(path)
+    count, batches = image_set(path, key=key, float_range=float_range)
     n = min(count, num_samples or count)
     stats[role] = statistics.compute_statistics(
         batches, extractor, n, keep_features=keep,
@@ -109,15 +213,20 @@ def main(argv):
       jit_compile=f.jit_compile)
   result = compare(f.real, f.fake, extractor, metrics=f.metrics,
                    num_samples=f.num_samples, kid_block_size=f.kid_block_size,
-                   inception_score_splits=f.inception_score_splits)
+                   inception_score_splits=f.inception_score_splits,
+                   key=f.key, float_range=f.float_range)
   print(json.dumps(result))
 
 
 def define_flags():
-  flags.DEFINE_string("real", None, "Real image set (folder or .npz).",
+  flags.DEFINE_string("real", None, "Real image set (folder, .npz or .npy).",
                       required=True)
-  flags.DEFINE_string("fake", None, "Fake image set (folder or .npz).",
+  flags.DEFINE_string("fake", None, "Fake image set (folder, .npz or .npy).",
                       required=True)
+  flags.DEFINE_string("key", None, ".npz array to read (default: 'images', "
+                      "else the only array); file.npz#NAME overrides it.")
+  flags.DEFINE_integer("float_range", 1, "Float images are in [0, 1] (1) or "
+                       "[0, 255] (255); uint8 images are always [0, 255].")
   flags.DEFINE_list("metrics", list(METRICS), f"Subset of {METRICS}.")
   flags.DEFINE_integer("num_samples", None, "Use at most this many per set.")
   flags.DEFINE_string("inception_weights", None,

@@ -1,6 +1,7 @@
 """Real-data Inception statistics, computed once and cached with provenance.
 
-The cache key is (dataset name, eval split, N, image size, Inception weights);
+The cache key is (dataset name, eval split, which eval examples come first,
+N, image size, Inception weights);
 files go next to the data (`<dataset.data_dir>/compare_ssgan_stats`) when the
 dataset says where it lives, else to `<cache>/real_stats`. Paths may be any
 tf.io.gfile location. A file that fails its checksum is recomputed.
@@ -83,7 +84,8 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
   Args:
     dataset: object with `eval_dataset(num_examples, batch_size)` yielding
       (images float32 [b, H, W, C] in [0, 1], labels); its `name`,
-      `eval_split` and `data_dir` attributes, when present, name the cache.
+      `eval_split`, `eval_order` (default "first": its own order) and
+      `data_dir` attributes, when present, name the cache.
     extractor: see `statistics.compute_statistics`; its `feature_id` is part
       of the cache key.
     num_samples: N.
@@ -107,10 +109,12 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
     return statistics.compute_statistics(image_batches, extractor, num_samples,
                                          keep_features=keep_features)
   split = getattr(dataset, "eval_split", "eval")
+  order = getattr(dataset, "eval_order", "first")
   feature_id = getattr(extractor, "feature_id", "unknown")
   size = "x".join(str(d) for d in shape[1:])
   path = os.path.join(_stats_dir(dataset, stats_dir),
-                      f"{name}_{split}_{num_samples}_{size}_{feature_id[:16]}")
+                      f"{name}_{split}_{order}_{num_samples}_{size}_"
+                      f"{feature_id[:16]}")
   cached = _read(path, keep_features)
   if cached is not None:
     logging.info("Using cached real statistics %s.npz", path)
@@ -119,7 +123,8 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
                                         keep_features=keep_features)
   stats.inception_score = stats.inception_score_std = None
   _write(path, stats, {
-      "dataset": name, "split": split, "num_samples": num_samples,
+      "dataset": name, "split": split, "eval_order": order,
+      "num_samples": num_samples,
       "image_shape": list(shape[1:]), "feature_id": feature_id,
       "inception_source": getattr(extractor, "provenance", {}).get("source")})
   logging.info("Wrote real statistics %s.npz", path)

@@ -1,4 +1,4 @@
-"""Train/eval pipelines: determinism, epochs, resumption, sharding, gin."""
+"""Train/eval pipelines: order, determinism, epochs, resumption, sharding."""
 import gin
 import numpy as np
 import pytest
@@ -18,8 +18,7 @@ def _stream(ds, n_batches, **kwargs):
 
 @pytest.fixture
 def ds12(indexed_npz):
-  return datasets.get_dataset("npz", data_dir=indexed_npz(12),
-                              shuffle_buffer_size=5)
+  return datasets.get_dataset("npz", data_dir=indexed_npz(12))
 
 
 def test_batches_shape_dtype_labels(ds12):
@@ -33,12 +32,6 @@ def test_same_seed_same_batches_different_seed_differs(ds12):
   a = _stream(ds12, 6, per_replica_batch_size=4, seed=1)
   assert a == _stream(ds12, 6, per_replica_batch_size=4, seed=1)
   assert a != _stream(ds12, 6, per_replica_batch_size=4, seed=2)
-
-
-def test_default_seed_is_compare_gans(ds12):
-  assert ds12.seed == 547
-  assert (_stream(ds12, 3, per_replica_batch_size=4) ==
-          _stream(ds12, 3, per_replica_batch_size=4, seed=547))
 
 
 def test_every_epoch_is_a_fresh_permutation(ds12):
@@ -81,10 +74,53 @@ def test_shards_split_each_epoch(ds12):
   assert sorted(shards[0] + shards[1]) == list(range(12))
 
 
-def test_eval_is_first_n_unshuffled_and_finite(ds12):
+def test_eval_is_a_fixed_permutation_and_finite(ds12):
   batches = list(ds12.eval_dataset(num_examples=7, batch_size=3))
-  assert [_ids(b) for b in batches] == [[0, 1, 2], [3, 4, 5], [6]]
-  assert sum(len(b[1]) for b in ds12.eval_dataset(batch_size=5)) == 12
+  assert [len(_ids(b)) for b in batches] == [3, 3, 1]
+  first7 = sum((_ids(b) for b in batches), [])
+  every = sum((_ids(b) for b in ds12.eval_dataset(batch_size=5)), [])
+  assert sorted(every) == list(range(12)) and every != list(range(12))
+  assert first7 == every[:7]  # A larger N extends the same reals.
+
+
+def _class_sorted_npz(tmp_path, num_classes, per_class):
+  """An .npz of 2x2 gray images sorted by class (label = pixel value)."""
+  labels = np.repeat(np.arange(num_classes), per_class)
+  images = np.repeat(labels.astype(np.uint8), 4).reshape(-1, 2, 2)
+  path = tmp_path / "sorted.npz"
+  np.savez(path, images=images, labels=labels)
+  return str(path)
+
+
+def _class_counts(labels, num_classes):
+  return np.bincount(np.concatenate(labels), minlength=num_classes)
+
+
+def test_first_batches_of_a_class_sorted_source_hold_every_class(tmp_path):
+  # 20,000 examples: more than compare_gan's 10,000-example shuffle buffer.
+  ds = datasets.get_dataset("npz", data_dir=_class_sorted_npz(tmp_path, 10,
+                                                              2000))
+  labels = [b[1].numpy() for b in ds.train_input_fn(None, 100, seed=3).take(2)]
+  counts = _class_counts(labels, 10)
+  assert counts.min() >= 5 and counts.max() <= 40, counts  # Expected 20.
+
+
+def test_image_folder_by_class_trains_and_evaluates_on_every_class(
+    tmp_path, write_png):
+  for c in range(10):
+    for i in range(20):
+      write_png(tmp_path / f"class{c}" / f"{i:02d}.png",
+                np.full((8, 8, 1), c, np.uint8))
+  ds = datasets.get_dataset("image_folder", data_dir=str(tmp_path))
+  train = [b[1].numpy() for b in ds.train_input_fn(None, 10, seed=0).take(5)]
+  counts = _class_counts(train, 10)
+  assert counts.min() >= 1 and counts.max() <= 12, counts  # Expected 5.
+  reals = list(ds.eval_dataset(num_examples=50, batch_size=25))
+  counts = _class_counts([b[1].numpy() for b in reals], 10)
+  assert counts.min() >= 1 and counts.max() <= 12, counts  # Expected 5.
+  for images, labels in reals:  # Labels still belong to their images.
+    np.testing.assert_array_equal(
+        np.rint(images.numpy()[:, 0, 0, 0] * 255), labels)
 
 
 def test_distributed_with_default_strategy_matches_input_fn(ds12):
@@ -99,7 +135,7 @@ def test_distributed_rejects_indivisible_batch(ds12):
   class TwoReplicas:
     num_replicas_in_sync = 2
   with pytest.raises(ValueError, match="7 must be divisible .* \\(2\\)"):
-    datasets.distributed_train_dataset(TwoReplicas(), ds12, 7)
+    datasets.distributed_train_dataset(TwoReplicas(), ds12, 7, seed=0)
 
 
 def test_unknown_name_lists_known_ones():
@@ -120,15 +156,21 @@ def test_bad_knobs(kwargs, match):
     datasets.get_dataset(**kwargs)
 
 
+@pytest.mark.parametrize("knob", ["seed", "shuffle_buffer_size"])
+def test_knobs_without_effect_are_gone(knob):
+  # The trainer passes Trainer.seed; the shuffle is over the whole source.
+  with pytest.raises(ValueError, match=knob):
+    gin.parse_config(f"dataset.{knob} = 5")
+
+
 def test_gin_configures_get_dataset(indexed_npz):
   path = indexed_npz(4)
   gin.parse_config(f"""
       dataset.name = "npz"
       dataset.data_dir = "{path}"
       dataset.resolution = 10
-      dataset.seed = 11
       dataset.eval_num_examples = 3
   """)
   ds = datasets.get_dataset()
-  assert (ds.name, ds.image_shape, ds.seed, ds.eval_num_examples) == (
-      "npz", (10, 10, 1), 11, 3)
+  assert (ds.name, ds.image_shape, ds.eval_num_examples) == (
+      "npz", (10, 10, 1), 3)

@@ -133,7 +133,7 @@ def test_scores_each_checkpoint_once_and_stops_when_training_is_done(tmp_path):
   assert glob.glob(os.path.join(model_dir, "eval", "events.out.tfevents.*"))
   # Real statistics were cached next to the data.
   assert glob.glob(os.path.join(model_dir, "data", "compare_ssgan_stats",
-                                "toy_test_24_3x3x1_*.npz"))
+                                "toy_test_first_24_3x3x1_*.npz"))
 
   # A restarted evaluator repeats nothing, then picks up a new checkpoint.
   assert _run(model_dir) == []

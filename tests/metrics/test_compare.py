@@ -36,7 +36,8 @@ def test_image_sets_from_folders_and_npz(tmp_path):
   _write_pngs(str(tmp_path / "rgb"), rgb)
   _write_pngs(str(tmp_path / "gray"), gray)
   np.savez(tmp_path / "set.npz", rgb)
-  for path, expected in ((tmp_path / "rgb", rgb), (tmp_path / "gray", gray),
+  for path, expected in ((tmp_path / "rgb", rgb),
+                         (tmp_path / "gray", np.repeat(gray, 3, -1)),
                          (tmp_path / "set.npz", rgb)):
     count, batches = compare.image_set(str(path), batch_size=3)
     got = np.concatenate(list(batches))
@@ -81,6 +82,88 @@ def test_compare_matches_direct_computation(tmp_path):
   with pytest.raises(ValueError, match="Unknown metrics"):
     compare.compare(str(tmp_path / "real.npz"), str(tmp_path / "fake"),
                     PixelExtractor(), metrics=("fid", "precision"))
+
+
+def _set_of(tmp_path, name, **arrays):
+  """Saves `arrays` as tmp_path/name (.npz, or .npy of the one array)."""
+  path = str(tmp_path / name)
+  if name.endswith(".npy"):
+    np.save(path, *arrays.values())
+  else:
+    np.savez(path, **arrays)
+  return path
+
+
+def _uint8_pair(tmp_path, shape=(12, 4, 4, 3)):
+  rng = np.random.RandomState(3)
+  real = rng.randint(0, 256, shape, np.uint8)
+  real[0, 0, 0], real[1, 0, 0] = 0, 255  # The full range is present.
+  fake = rng.randint(0, 256, (12, 4, 4, 3), np.uint8)
+  return real, _set_of(tmp_path, "fake.npz", images=fake)
+
+
+def _fid(real, fake, **kwargs):
+  return compare.compare(real, fake, PixelExtractor(), metrics=("fid",),
+                         **kwargs)["fid"]
+
+
+def test_float_0_255_is_refused_naming_min_max_and_flag(tmp_path):
+  real, _ = _uint8_pair(tmp_path)
+  path = _set_of(tmp_path, "f255.npz", images=real.astype(np.float32))
+  with pytest.raises(ValueError, match=r"\[0, 255\].*--float_range=255") as e:
+    compare.image_set(path)
+  assert path in str(e.value)
+
+
+def test_float_range_255_equals_uint8(tmp_path):
+  real, fake = _uint8_pair(tmp_path)
+  as_uint8 = _set_of(tmp_path, "u8.npz", images=real)
+  as_float = _set_of(tmp_path, "f255.npz", images=real.astype(np.float32))
+  assert _fid(as_float, fake, float_range=255) == _fid(as_uint8, fake)
+  with pytest.raises(ValueError, match="--float_range .* got 100"):
+    compare.image_set(as_float, float_range=100)
+
+
+@pytest.mark.parametrize("value, match", [
+    (-1.0, r"\[-1, 1\], outside \[0, 1\]"),
+    (np.nan, "contains NaN"),
+    (np.inf, "contains Inf"),
+])
+def test_bad_float_values_are_refused(tmp_path, value, match):
+  images = np.random.RandomState(4).rand(5, 4, 4, 3).astype(np.float32)
+  images[2, 1, 1, 0] = value
+  images[3, 0, 0, 0] = 1.0
+  path = _set_of(tmp_path, "bad.npz", images=images)
+  with pytest.raises(ValueError, match=match) as e:
+    compare.image_set(path)
+  assert path in str(e.value)
+
+
+def test_dataset_npz_key_selection_and_npy_read_the_same_images(tmp_path):
+  real, fake = _uint8_pair(tmp_path)
+  expected = _fid(_set_of(tmp_path, "plain.npz", images=real), fake)
+  labels = np.arange(len(real)) % 3
+  dataset_format = _set_of(tmp_path, "dataset.npz", images=real, labels=labels)
+  named = _set_of(tmp_path, "named.npz", x=real, y=real[::-1])
+  assert _fid(dataset_format, fake) == expected
+  assert _fid(named + "#x", fake) == expected
+  fake_x = _set_of(tmp_path, "fake_x.npz", x=np.load(fake)["images"])
+  assert _fid(named, fake_x, key="x") == expected  # --key names both sets'.
+  assert _fid(_set_of(tmp_path, "set.npy", images=real), fake) == expected
+  with pytest.raises(ValueError, match="no array 'z'.*'x', 'y'"):
+    compare.image_set(named + "#z")
+
+
+def test_gray_against_rgb_is_replicated_and_said_once(tmp_path, capsys):
+  gray, fake = _uint8_pair(tmp_path, shape=(12, 4, 4))
+  rgb_copy = _set_of(tmp_path, "rgb.npz", images=np.repeat(gray[..., None], 3,
+                                                           -1))
+  expected = _fid(rgb_copy, fake)
+  capsys.readouterr()
+  gray_path = _set_of(tmp_path, "gray.npz", images=gray)
+  assert _fid(gray_path, fake) == expected
+  err = capsys.readouterr().err
+  assert err.count(gray_path) == 1 and "grayscale" in err
 
 
 @pytest.mark.slow

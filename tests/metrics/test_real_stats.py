@@ -1,4 +1,4 @@
-"""Real statistics: computed once per (dataset, split, N, size), then cached."""
+"""Real statistics: computed once per (dataset, reals, N, size), then cached."""
 
 import json
 
@@ -47,11 +47,12 @@ def test_computed_once_then_read_from_next_to_the_data(tmp_path):
   np.testing.assert_allclose(first.sigma, sigma, rtol=1e-5, atol=1e-12)
   files = sorted(p.name for p in (tmp_path / "data" /
                                   "compare_ssgan_stats").iterdir())
-  assert files == ["toy_test_30_6x6x1_ffffffffffffffff.json",
-                   "toy_test_30_6x6x1_ffffffffffffffff.npz"]
+  assert files == ["toy_test_first_30_6x6x1_ffffffffffffffff.json",
+                   "toy_test_first_30_6x6x1_ffffffffffffffff.npz"]
   meta = json.loads((tmp_path / "data" / "compare_ssgan_stats" /
                      files[0]).read_text())
   assert meta["dataset"] == "toy" and meta["num_samples"] == 30
+  assert meta["eval_order"] == "first"
   extractor.images_seen = 0
   dataset.batches_read = 0
   again = real_stats.real_statistics(dataset, extractor, 30, batch_size=7)
@@ -59,6 +60,15 @@ def test_computed_once_then_read_from_next_to_the_data(tmp_path):
   np.testing.assert_array_equal(again.sigma, first.sigma)
   real_stats.real_statistics(dataset, extractor, 20, batch_size=7)
   assert extractor.images_seen == 20  # A different N is a different entry.
+
+
+def test_different_eval_reals_are_a_different_entry(tmp_path):
+  dataset = ToyDataset()
+  extractor = CountingExtractor()
+  real_stats.real_statistics(dataset, extractor, 16, stats_dir=str(tmp_path))
+  dataset.eval_order = "perm7"  # Same name, split and N; other reals.
+  real_stats.real_statistics(dataset, extractor, 16, stats_dir=str(tmp_path))
+  assert extractor.images_seen == 32
 
 
 def test_features_kept_when_needed_and_tampering_detected(tmp_path):
