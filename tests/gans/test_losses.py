@@ -69,5 +69,5 @@ def test_only_relativistic_losses_need_real_logits_in_g_step():
 
 
 def test_bad_logit_shape_is_named():
-  with pytest.raises(ValueError, match=r"real_logits must have shape \[N, 1\]"):
+  with pytest.raises(ValueError, match=r"real_logits must have shape \[N, 1\] or \[N, patches\]"):
     losses.hinge(tf.zeros([4]), tf.zeros([4, 1]))
