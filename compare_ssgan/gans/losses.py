@@ -73,10 +73,11 @@ def least_squares(real_logits, fake_logits):
 
 
 def _relativistic(real_logits, fake_logits):
-  """Logits relative to the other side's batch mean (Jolicoeur-Martineau 2018)."""
+  """Logits relative to the other side's batch mean (Jolicoeur-Martineau 2018); a patch
+  critic's, to the mean at the same patch position."""
   _check_logits(real_logits, fake_logits)
-  real_rel = real_logits - tf.reduce_mean(fake_logits)
-  fake_rel = fake_logits - tf.reduce_mean(real_logits)
+  real_rel = real_logits - tf.reduce_mean(fake_logits, axis=0)
+  fake_rel = fake_logits - tf.reduce_mean(real_logits, axis=0)
   return real_rel, fake_rel
 
 
