@@ -118,7 +118,8 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
     patch_output: PatchGAN-style critic: the logits are a 1x1 conv (no
       final_fc) on the last feature map, flattened to [N, h * w], one output
       per patch; the adversarial losses average over patches. `features` are
-      still the pooled h. Needed by the SimGAN loss (a cosine needs vectors).
+      still the pooled h (dcgan's fc then trains only through terms using h).
+      Needed by the SimGAN loss (a cosine needs vectors).
   """
 
   def __init__(self, image_shape, num_classes=0, project_y=False,
