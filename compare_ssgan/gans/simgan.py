@@ -4,12 +4,13 @@ A replacement for the adversarial loss (shared/reference/papers.md §8), built o
 `CosineEmbeddingLoss` with margin 0: a pair (a, b) costs 1 - cos(a, b) with target +1 and
 max(0, cos(a, b)) with target -1. The cosines are taken between the critic's per-image
 output vectors, so the critic must be a patch critic (`D.patch_output = True`: logits
-[N, patches]); a scalar logit has a cosine of +-1 and no gradient, and is rejected.
+[N, patches]); a scalar logit has a cosine of +-1 and no gradient, and is rejected. D's
+pooled features h are not used: they are the trunk's, not the critic's, output.
 
 The batch is cut into groups of equal label (the whole batch is one group when the GAN is
-unconditional). A group counts only if it has both reals and fakes; every group that counts
-weighs the same, and with none the grouped terms are 0. Per group, with m_r and m_f its
-mean real and mean fake outputs:
+unconditional); like every loss here it sees one replica's part of the batch. A group counts
+only if it has both reals and fakes; every group that counts weighs the same, and with none
+the grouped terms are 0. Per group, with m_r and m_f its mean real and mean fake outputs:
   G:  0.5 * (mean_j (1 - cos(m_f, r_j)) + mean_i (1 - cos(f_i, m_r))), reals held fixed;
       g_loss = 0.5 * (average of that over groups + (1 - cos(batch m_f, batch m_r))).
   D:  mean_i max(0, cos(f_i, m_r)) + mean_j max(0, cos(r_j, m_f)), both sides trained;
