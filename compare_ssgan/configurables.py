@@ -8,5 +8,6 @@ from compare_ssgan.gans import gan
 from compare_ssgan.gans import latents
 from compare_ssgan.gans import losses
 from compare_ssgan.gans import penalties
+from compare_ssgan.gans import simgan
 from compare_ssgan.gans import terms
 from compare_ssgan.training import trainer

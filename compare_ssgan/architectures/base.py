@@ -2,7 +2,8 @@
 
 Generator: `G(z, y=None, training=False)` -> float32 images [N, H, W, C] in
 [0, 1]. Discriminator: `D(x, y=None, training=False)` -> (float32 logits
-[N, 1], float32 features [N, feature_dim]). `y` holds int32 class ids [N]; it
+[N, 1], or [N, patches] with `D.patch_output`, float32 features
+[N, feature_dim]). `y` holds int32 class ids [N]; it
 is one-hot encoded inside and ignored by unconditional models
 (num_classes=0). Under a mixed-precision policy the networks compute in the
 policy's dtype and cast their outputs to float32.
@@ -97,9 +98,10 @@ class BaseGenerator(ops.BuildsOnFirstCall, keras.Model):
     self(tf.zeros([1, self.z_dim]), y, training=False)
 
 
-@gin.configurable("D", allowlist=["batch_norm", "spectral_norm"])
+@gin.configurable("D", allowlist=["batch_norm", "spectral_norm", "patch_output"])
 class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
-  """Base discriminator; subclasses implement `_features(x, training)`.
+  """Base discriminator; subclasses implement `_feature_map(x, training)` (the
+  last [N, h, w, c] map) and `_pool(feature_map, training)` (map -> h).
 
   The head is shared: logit = final_fc(h) (+ <embedding_fc(y), h> with
   projection), where h is D's final pre-logit feature vector. Extra heads
@@ -113,11 +115,16 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
       is conditional; ignored when num_classes == 0.
     spectral_norm: Spectral norm on every D weight (compare_gan default off).
     batch_norm: "none" (default) or "batch_norm" in D's hidden layers.
+    patch_output: PatchGAN-style critic: the logits are a 1x1 conv (no
+      final_fc) on the last feature map, flattened to [N, h * w], one output
+      per patch; the adversarial losses average over patches. `features` are
+      still the pooled h (dcgan's fc then trains only through terms using h).
+      Needed by the SimGAN loss (a cosine needs vectors).
   """
 
   def __init__(self, image_shape, num_classes=0, project_y=False,
-               spectral_norm=False, batch_norm="none", name="discriminator",
-               **kwargs):
+               spectral_norm=False, batch_norm="none", patch_output=False,
+               name="discriminator", **kwargs):
     super().__init__(name=name, **kwargs)
     self.image_shape = _check_image_shape(image_shape)
     self.num_classes = int(num_classes)
@@ -127,6 +134,13 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
       raise ValueError(f"D.batch_norm must be 'none' or 'batch_norm', got "
                        f"{batch_norm!r}.")
     self.batch_norm = batch_norm
+    if not isinstance(patch_output, bool):
+      raise ValueError(f"D.patch_output must be True or False, got {patch_output!r}.")
+    if patch_output and self.project_y:
+      raise ValueError("D.patch_output=True has no per-patch projection: set the "
+                       "architecture's Discriminator.project_y=False (a conditional "
+                       "GAN can still condition G).")
+    self.patch_output = patch_output
     self.feature_dim = None
 
   def norm(self, num_channels, name):
@@ -135,8 +149,13 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
                                    use_sn=self.spectral_norm, name=name)
 
   def build_head(self, feature_dim, embedding_initializer=None):
-    """Creates the logit layer (and the projection embedding) on h."""
+    """Creates the logit layer on h (and the projection embedding), or the
+    1x1 patch conv on the last feature map with `patch_output`."""
     self.feature_dim = int(feature_dim)
+    if self.patch_output:
+      self.patch_conv = ops.Conv2D(1, 1, 1, use_sn=self.spectral_norm,
+                                   name="patch_conv")
+      return
     self.final_fc = ops.Dense(1, use_sn=self.spectral_norm, name="final_fc")
     if self.project_y:
       self.embedding_fc = ops.Dense(
@@ -150,8 +169,13 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
                        f"{x.shape}.")
     y = (_one_hot(y, self.num_classes, self.compute_dtype, self.name)
          if self.project_y else None)
-    h = self._features(tf.cast(x, self.compute_dtype), training)
-    logits = self.final_fc(h)
+    feature_map = self._feature_map(tf.cast(x, self.compute_dtype), training)
+    h = self._pool(feature_map, training)
+    if self.patch_output:
+      patches = self.patch_conv(feature_map)
+      logits = tf.reshape(patches, [-1, patches.shape[1] * patches.shape[2]])
+    else:
+      logits = self.final_fc(h)
     if y is not None:
       logits += tf.reduce_sum(self.embedding_fc(y) * h, axis=1, keepdims=True)
     return tf.cast(logits, tf.float32), tf.cast(h, tf.float32)

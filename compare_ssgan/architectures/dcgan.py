@@ -57,8 +57,10 @@ class Discriminator(base.BaseDiscriminator):
     self.bn3 = self.norm(16 * ch, "bn3")
     self.build_head(16 * ch)
 
-  def _features(self, x, training):
+  def _feature_map(self, x, training):
     h = tf.nn.leaky_relu(self.conv1(x), alpha=0.2)
-    h = tf.nn.leaky_relu(self.bn2(self.conv2(h), training=training), alpha=0.2)
-    h = self.fc(tf.reshape(h, [-1, self.flat_dim]))
+    return tf.nn.leaky_relu(self.bn2(self.conv2(h), training=training), alpha=0.2)
+
+  def _pool(self, feature_map, training):
+    h = self.fc(tf.reshape(feature_map, [-1, self.flat_dim]))
     return tf.nn.leaky_relu(self.bn3(h, training=training), alpha=0.2)

@@ -157,9 +157,13 @@ class Discriminator(base.BaseDiscriminator):
     self.build_head(out_ch[-1],
                     embedding_initializer=keras.initializers.GlorotNormal())
 
-  def _features(self, x, training):
+  def _feature_map(self, x, training):
     for block in self.blocks:
       x = block(x, training=training)
       if block.name in self.attention:
         x = self.attention[block.name](x)
-    return tf.reduce_sum(tf.nn.relu(x), axis=[1, 2])
+    return tf.nn.relu(x)
+
+  def _pool(self, feature_map, training):
+    del training
+    return tf.reduce_sum(feature_map, axis=[1, 2])

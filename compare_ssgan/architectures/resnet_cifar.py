@@ -100,7 +100,11 @@ class Discriminator(base.BaseDiscriminator):
     ops.checkpoint_as_attributes(self, self.blocks)
     self.build_head(ch)
 
-  def _features(self, x, training):
+  def _feature_map(self, x, training):
     for block in self.blocks:
       x = block(x, training=training)
-    return tf.reduce_mean(tf.nn.relu(x), axis=[1, 2])
+    return tf.nn.relu(x)
+
+  def _pool(self, feature_map, training):
+    del training
+    return tf.reduce_mean(feature_map, axis=[1, 2])

@@ -64,8 +64,13 @@ class Discriminator(base.BaseDiscriminator):
     ops.checkpoint_as_attributes(self, self.convs)
     self.build_head(s_h * s_w * 8 * ch)
 
-  def _features(self, x, training):
+  def _feature_map(self, x, training):
+    del training
     h = x * 2.0 - 1.0
     for conv in self.convs:
       h = tf.nn.leaky_relu(conv(h), alpha=0.1)
-    return tf.reshape(h, [-1, self.feature_dim])
+    return h
+
+  def _pool(self, feature_map, training):
+    del training
+    return tf.reshape(feature_map, [-1, self.feature_dim])

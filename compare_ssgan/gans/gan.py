@@ -198,7 +198,8 @@ class GAN(tf.Module):
       for term in self.terms:
         term.add_d_step_inputs(ctx, batch)
       outputs = batch.run(self.discriminator)
-      adversarial = self.loss_fn(outputs["real"].logits, outputs["fake"].logits)
+      adversarial = losses.adversarial_loss(self.loss_fn, outputs["real"].logits,
+                                            outputs["fake"].logits, real_labels, fake_labels)
       penalty = self.penalty_fn(self._discriminator_logits, real_images, fake_images,
                                 real_labels, randomness.fold_in(seed, "penalty"))
       loss = adversarial.d_loss + self.penalty_weight * penalty
@@ -226,7 +227,8 @@ class GAN(tf.Module):
       outputs = batch.run(self.discriminator)
       # Non-relativistic losses ignore the real logits in their G term.
       real_logits = outputs["real"].logits if "real" in outputs else outputs["fake"].logits
-      loss = self.loss_fn(real_logits, outputs["fake"].logits).g_loss
+      loss = losses.adversarial_loss(self.loss_fn, real_logits, outputs["fake"].logits,
+                                     ctx.real_labels, ctx.fake_labels).g_loss
       metrics = {}
       loss = self._add_terms_and_regularizer(
           loss, metrics, [term.g_step_loss(ctx, outputs) for term in self.terms],

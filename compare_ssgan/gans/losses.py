@@ -1,9 +1,11 @@
 """Adversarial losses, as in compare_gan's loss_lib plus relativistic ones.
 
-Each loss takes D's logits on real and on fake images ([N, 1] float32) and returns
-`AdversarialLoss(d_loss, d_real, d_fake, g_loss)`. Losses whose G term depends on the
-real logits (the relativistic ones) carry `uses_real_logits_in_g_step = True`, so that the
-G step only pays for a D pass on reals when it needs one.
+Each loss takes D's logits on real and on fake images ([N, 1] float32, or [N, patches] for a
+patch critic, averaged over patches) and returns `AdversarialLoss(d_loss, d_real, d_fake,
+g_loss)`. Losses whose G term depends on the real logits (the relativistic ones) carry
+`uses_real_logits_in_g_step = True`, so that the G step only pays for a D pass on reals when
+it needs one. Losses that compare within label groups (SimGAN, simgan.py) carry
+`uses_labels = True` and also take the real and fake labels; `adversarial_loss` calls both.
 """
 import collections
 
@@ -16,8 +18,8 @@ AdversarialLoss = collections.namedtuple(
 
 def _check_logits(real_logits, fake_logits):
   for name, logits in (("real_logits", real_logits), ("fake_logits", fake_logits)):
-    if logits.shape.rank != 2 or logits.shape[-1] != 1:
-      raise ValueError(f"{name} must have shape [N, 1]; got {logits.shape}.")
+    if logits.shape.rank != 2:
+      raise ValueError(f"{name} must have shape [N, 1] or [N, patches]; got {logits.shape}.")
 
 
 def _mean(x):
@@ -71,10 +73,11 @@ def least_squares(real_logits, fake_logits):
 
 
 def _relativistic(real_logits, fake_logits):
-  """Logits relative to the other side's batch mean (Jolicoeur-Martineau 2018)."""
+  """Logits relative to the other side's batch mean (Jolicoeur-Martineau 2018); a patch
+  critic's, to the mean at the same patch position."""
   _check_logits(real_logits, fake_logits)
-  real_rel = real_logits - tf.reduce_mean(fake_logits)
-  fake_rel = fake_logits - tf.reduce_mean(real_logits)
+  real_rel = real_logits - tf.reduce_mean(fake_logits, axis=0)
+  fake_rel = fake_logits - tf.reduce_mean(real_logits, axis=0)
   return real_rel, fake_rel
 
 
@@ -104,3 +107,14 @@ relativistic_average_least_squares.uses_real_logits_in_g_step = True
 
 def uses_real_logits_in_g_step(loss_fn):
   return getattr(loss_fn, "uses_real_logits_in_g_step", False)
+
+
+def uses_labels(loss_fn):
+  return getattr(loss_fn, "uses_labels", False)
+
+
+def adversarial_loss(loss_fn, real_logits, fake_logits, real_labels, fake_labels):
+  """`loss_fn` on the logits, with the labels (None if unconditional) if it uses them."""
+  if uses_labels(loss_fn):
+    return loss_fn(real_logits, fake_logits, real_labels, fake_labels)
+  return loss_fn(real_logits, fake_logits)

@@ -1,6 +1,7 @@
 """Gradient penalties on D (compare_gan's penalty_lib, plus R1).
 
-A penalty takes `discriminator_logits(images, labels) -> [N, 1]`, the real and fake batches,
+A penalty takes `discriminator_logits(images, labels) -> [N, 1]` (or [N, patches] for a patch
+critic, whose patch outputs' sum is differentiated), the real and fake batches,
 the real labels and a stateless seed, and returns a scalar. The GAN multiplies it by its
 `penalty_weight` (compare_gan's `options.lamba`; R1's gamma) and adds it to D's loss only.
 """

@@ -69,5 +69,17 @@ def test_only_relativistic_losses_need_real_logits_in_g_step():
 
 
 def test_bad_logit_shape_is_named():
-  with pytest.raises(ValueError, match=r"real_logits must have shape \[N, 1\]"):
+  with pytest.raises(ValueError, match=r"real_logits must have shape \[N, 1\] or \[N, patches\]"):
     losses.hinge(tf.zeros([4]), tf.zeros([4, 1]))
+
+
+@pytest.mark.parametrize("name", [
+    "non_saturating", "minimax", "hinge", "wasserstein", "least_squares",
+    "relativistic_average", "relativistic_average_least_squares"])
+def test_patch_logits_average_the_loss_of_each_patch_position(name):
+  loss_fn = getattr(losses, name)
+  real, fake = np.concatenate([REAL, FAKE], 1), np.concatenate([-FAKE, 2.0 * REAL], 1)
+  out = loss_fn(tf.constant(real), tf.constant(fake))
+  per_patch = [loss_fn(tf.constant(real[:, [p]]), tf.constant(fake[:, [p]])) for p in (0, 1)]
+  for got, *patches in zip(out, *per_patch):
+    np.testing.assert_allclose(got.numpy(), np.mean([p.numpy() for p in patches]), rtol=1e-6)
