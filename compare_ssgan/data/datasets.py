@@ -33,7 +33,8 @@ def known_names():
 
 @gin.configurable("dataset")
 def get_dataset(name="fashion_mnist_embedded", data_dir=None, resolution=None,
-                resize_method="pad", num_channels=None, eval_num_examples=None):
+                resize_method="pad", num_channels=None, eval_num_examples=None,
+                skip_undecodable_images=False):
   """Returns the `pipeline.Dataset` called `name`.
 
   Args:
@@ -44,6 +45,9 @@ def get_dataset(name="fashion_mnist_embedded", data_dir=None, resolution=None,
       crop), "resize" or "center_crop" (see `transforms.fit`).
     num_channels: 1 or 3 to convert; None keeps the dataset's own.
     eval_num_examples: eval reals; None uses the paper's count for the set.
+    skip_undecodable_images: image_folder only. Every file is decoded once
+      when the dataset is built; False: an undecodable file raises, naming
+      it; True: such files are skipped, with one warning naming them.
   """
   if _ALIASES.get(name, name) not in _FACTORIES:
     raise ValueError(f"Unknown dataset {name!r}; known datasets: "
@@ -58,7 +62,18 @@ def get_dataset(name="fashion_mnist_embedded", data_dir=None, resolution=None,
                       ("eval_num_examples", eval_num_examples)):
     if value is not None and value <= 0:
       raise ValueError(f"dataset.{knob} must be positive; got {value!r}.")
-  ds = _FACTORIES[_ALIASES.get(name, name)](data_dir)
+  if not isinstance(skip_undecodable_images, bool):
+    raise TypeError(f"dataset.skip_undecodable_images must be True or False; "
+                    f"got {skip_undecodable_images!r}.")
+  name = _ALIASES.get(name, name)
+  options = {}
+  if name == "image_folder":
+    options = dict(skip_undecodable_images=skip_undecodable_images,
+                   num_channels=num_channels)
+  elif skip_undecodable_images:
+    raise ValueError(f"dataset.skip_undecodable_images = True applies to "
+                     f"image_folder only; got dataset.name = {name!r}.")
+  ds = _FACTORIES[name](data_dir, **options)
   side, _, channels = ds.image_shape
   return dataclasses.replace(
       ds,

@@ -12,9 +12,12 @@ the training images), or a directory with a train and a test part:
                 directly in it (unlabelled) or in class subfolders (labels =
                 sorted subfolder names)
 
-The native image shape is square with side max(H, W) of the data (the first
-image for folders); 1-channel data stays 1-channel unless `dataset.num_channels`
-says otherwise.
+The native image shape is square with side max(H, W) of the data (of all
+files for folders); 1-channel data stays 1-channel unless `dataset.num_channels`
+says otherwise. A folder is 1-channel only if all its files are grayscale;
+otherwise its grayscale files are replicated to 3 channels (and transparency
+is dropped), said once in a warning, as are differing sizes. Every file of a
+folder is checked before training (see `image_folder_dataset`).
 """
 import io
 import os
@@ -25,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_ssgan.data import idx
+from compare_ssgan.data import image_files
 from compare_ssgan.data import pipeline
 
 EMBEDDED_DIR = str(pathlib.Path(__file__).parent / "embedded")
@@ -191,14 +195,63 @@ def _list_images(root):
   return paths, [p[0] for p in parts]
 
 
-def image_folder_dataset(data_dir):
-  """PNG/JPEG/BMP files in a folder (see module docstring)."""
+def _checked_images(root, skip_undecodable_images):
+  """Paths, class names (or None) and `ImageFile`s of the images under root.
+
+  An undecodable file raises, naming it, unless skip_undecodable_images.
+  """
+  paths, names = _list_images(root)
+  files = image_files.inspect_all(paths)
+  problem = image_files.describe_undecodable(files)
+  if problem is None:
+    return paths, names, files
+  if not skip_undecodable_images:
+    raise ValueError(f"Image folder {root!r}: {problem}. Fix or remove them, "
+                     "or set dataset.skip_undecodable_images = True to skip "
+                     "them.")
+  logging.warning("Image folder %s: %s. Skipping them "
+                  "(dataset.skip_undecodable_images = True).", root, problem)
+  keep = [i for i, f in enumerate(files) if not f.error]
+  if not keep:
+    raise ValueError(f"Image folder {root!r} has no decodable images.")
+  return ([paths[i] for i in keep], names and [names[i] for i in keep],
+          [files[i] for i in keep])
+
+
+def _say_conversions(data_dir, files, channels):
+  """Logs once what reading `files` converts: modes, transparency, sizes."""
+  said = image_files.conversions(files, channels)
+  sizes = sorted({(f.height, f.width) for f in files},
+                 key=lambda size: size[0] * size[1])
+  if len(sizes) > 1:
+    said.append(f"{len(sizes)} different sizes, from {sizes[0][0]}x"
+                f"{sizes[0][1]} to {sizes[-1][0]}x{sizes[-1][1]}: each image "
+                "is brought to the resolution by dataset.resize_method")
+  if said:
+    logging.warning("Image folder %s: %s.", data_dir, "; ".join(said))
+
+
+def image_folder_dataset(data_dir, skip_undecodable_images=False,
+                         num_channels=None):
+  """PNG/JPEG/BMP files in a folder (see module docstring).
+
+  Every file is decoded once with PIL first (`image_files`): an undecodable
+  file raises, naming it, unless skip_undecodable_images (then one warning
+  names the skipped files). `num_channels` (`dataset.num_channels`) only
+  shapes the warning saying what is converted; `transforms.fit` converts.
+  """
   train, test = _two_parts("image_folder", data_dir, ("train",), ("test",),
                            "a folder of images (optionally in class "
                            "subfolders), or one with train/ and test/",
                            source_is_dir=True)
-  train_paths, train_classes = _list_images(train)
-  test_paths, test_classes = _list_images(test)
+  train_paths, train_classes, train_files = _checked_images(
+      train, skip_undecodable_images)
+  if test == train:
+    test_paths, test_classes, files = train_paths, train_classes, train_files
+  else:
+    test_paths, test_classes, test_files = _checked_images(
+        test, skip_undecodable_images)
+    files = train_files + test_files
   classes = sorted(set(train_classes or []))
   unknown = set(test_classes or []) - set(classes)
   if (train_classes is None) != (test_classes is None) or unknown:
@@ -210,10 +263,11 @@ def image_folder_dataset(data_dir):
     labels = [classes.index(n) for n in names] if names else [0] * len(paths)
     return pipeline.InMemory(np.asarray(paths), np.asarray(labels, np.int32))
 
-  first = tf.io.decode_image(tf.io.read_file(train_paths[0]),
-                             expand_animations=False)
-  channels = 1 if first.shape[-1] in (1, 2) else 3  # Alpha is dropped.
-  side = max(first.shape[:2])
+  # Any colour file makes the folder RGB: decoding an RGB file to 1 channel
+  # would silently turn it gray.
+  channels = 1 if all(f.gray for f in files) else 3
+  _say_conversions(data_dir, files, num_channels or channels)
+  side = max(max(f.height, f.width) for f in files)
   return pipeline.Dataset(
       name="image_folder", image_shape=(side, side, channels),
       num_classes=len(classes), eval_split=test,

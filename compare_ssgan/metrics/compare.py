@@ -5,7 +5,8 @@ r"""FID / KID / Inception Score between two image sets; prints one JSON line.
       [--key NAME] [--float_range 255]
 
 A set is
-- a folder of PNG/JPEG files (read in sorted order, all the same size);
+- a folder of PNG/JPEG files (read in sorted order, all the same size; every
+  file is decoded once up front, and an undecodable one is named);
 - an .npz file: the array named by `file.npz#NAME` (for that file alone) or
   `--key`, else its `images` array (so the project's npz dataset format, with
   `labels`, works), else its only array;
@@ -14,7 +15,8 @@ Arrays are NHWC or NHW (grayscale), uint8 in [0, 255] or float in [0, 1]
 (`--float_range=255` declares floats in [0, 255]); a float set outside its
 range, or holding NaN or Inf, is refused. A grayscale set is replicated to 3
 channels, as the Inception preprocessing does for the evaluator's grayscale
-data, and that is said once on stderr.
+data, and that is said once on stderr; so is a folder mixing grayscale and
+colour files (grayscale ones replicated) or holding transparency (dropped).
 The Inception Score is of the fake set and needs TF's GraphDef weights.
 """
 
@@ -27,12 +29,12 @@ from absl import flags
 import numpy as np
 from PIL import Image
 
+from compare_ssgan.data import image_files
 from compare_ssgan.metrics import extractor as extractor_lib
 from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import statistics
 
 _EXTENSIONS = (".png", ".jpg", ".jpeg")
-_GRAY_MODES = ("L", "I;16", "1")
 _SCAN_ROWS = 1024  # Images per chunk when checking a float array's values.
 METRICS = ("fid", "kid", "inception_score")
 FLOAT_RANGES = (1, 255)
@@ -52,25 +54,38 @@ def _say_grayscale(name):
 
 
 def _folder_set(path, batch_size):
-  files = sorted(os.path.join(path, n) for n in os.listdir(path)
-                 if n.lower().endswith(_EXTENSIONS))
+  """(count, batches) of a folder, every file checked up front."""
+  files = image_files.inspect_all(sorted(
+      os.path.join(path, n) for n in os.listdir(path)
+      if n.lower().endswith(_EXTENSIONS)))
   if not files:
     raise ValueError(f"{path} contains no {'/'.join(_EXTENSIONS)} files.")
-  with Image.open(files[0]) as im:
-    if im.mode in _GRAY_MODES:
-      _say_grayscale(path)
+  problem = image_files.describe_undecodable(files)
+  if problem:
+    raise ValueError(f"{path}: {problem}.")
+  first_of_size = {}
+  for f in files:
+    first_of_size.setdefault((f.height, f.width), f.path)
+  if len(first_of_size) > 1:
+    two = list(first_of_size.items())[:2]
+    raise ValueError(f"Images in {path} differ in size ("
+                     f"{', '.join(f'{p} is {h}x{w}' for (h, w), p in two)}); "
+                     "expected one size.")
+  gray = all(f.gray for f in files)
+  if gray:
+    _say_grayscale(path)
+  said = image_files.conversions(files, channels=1 if gray else 3)
+  if said:
+    print(f"{path} holds {'; '.join(said)}.", file=sys.stderr)
 
   def batches():
     for start in range(0, len(files), batch_size):
       arrays = []
-      for name in files[start:start + batch_size]:
-        with Image.open(name) as im:
-          arrays.append(np.asarray(im.convert(
-              "L" if im.mode in _GRAY_MODES else "RGB")))
-      if len({a.shape for a in arrays}) != 1:
-        raise ValueError(f"Images in {path} differ in size near {name}.")
+      for f in files[start:start + batch_size]:
+        with Image.open(f.path) as im:
+          arrays.append(np.asarray(im.convert("L" if gray else "RGB")))
       batch = np.stack(arrays)
-      yield _to_unit_rgb(batch[..., None] if batch.ndim == 3 else batch, 255)
+      yield _to_unit_rgb(batch[..., None] if gray else batch, 255)
   return len(files), batches()
 
 

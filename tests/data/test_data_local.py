@@ -153,6 +153,72 @@ def test_image_folder_bad_layouts(tmp_path, write_png):
   assert "mixed" in str(e.value)
 
 
+
+def _warnings(caplog):
+  return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+def _folder_with_bad_files(folder, write_png):
+  """3 good PNGs, then random bytes and a PNG cut short, both named .png."""
+  for i in range(3):
+    write_png(folder / f"{i}.png", np.full((4, 4, 3), 50 * i, np.uint8))
+  (folder / "x_random.png").write_bytes(
+      np.random.RandomState(0).bytes(100))
+  png = (folder / "0.png").read_bytes()
+  (folder / "y_truncated.png").write_bytes(png[:-6])  # Mid-IEND: load() passes.
+
+
+def test_image_folder_undecodable_files_are_named_before_training(
+    tmp_path, write_png):
+  _folder_with_bad_files(tmp_path, write_png)
+  with pytest.raises(ValueError, match="2 of 5 files cannot be decoded") as e:
+    datasets.get_dataset("image_folder", data_dir=str(tmp_path))
+  for named in ("x_random.png", "y_truncated.png",
+                "dataset.skip_undecodable_images"):
+    assert named in str(e.value)
+
+
+def test_image_folder_skips_undecodable_files_by_flag(tmp_path, write_png,
+                                                      caplog):
+  _folder_with_bad_files(tmp_path, write_png)
+  ds = datasets.get_dataset("image_folder", data_dir=str(tmp_path),
+                            skip_undecodable_images=True)
+  assert len(ds.train_examples) == 3 and ds.eval_num_examples == 3
+  kept = {os.path.basename(p) for p in ds.train_examples.raw.astype(str)}
+  assert kept == {"0.png", "1.png", "2.png"}
+  (warning,) = _warnings(caplog)
+  assert "2 of 5" in warning and "x_random.png" in warning
+  images, _ = next(iter(ds.train_input_fn(None, 6, seed=0)))  # Two epochs.
+  assert sorted(np.unique(images.numpy() * 255).round()) == [0, 50, 100]
+  with pytest.raises(TypeError, match="skip_undecodable_images.*'yes'"):
+    datasets.get_dataset("image_folder", data_dir=str(tmp_path),
+                         skip_undecodable_images="yes")
+  with pytest.raises(ValueError, match="image_folder only.*'npz'"):
+    datasets.get_dataset("npz", data_dir=str(tmp_path),
+                         skip_undecodable_images=True)
+
+
+def test_image_folder_first_gray_others_rgb_is_rgb_said_once(
+    tmp_path, write_png, caplog):
+  write_png(tmp_path / "0.png", np.full((4, 4, 1), 70, np.uint8))
+  rgb = np.random.RandomState(1).randint(0, 256, (2, 4, 4, 3), np.uint8)
+  write_png(tmp_path / "1.png", rgb[0])
+  write_png(tmp_path / "2.png", np.concatenate(  # Transparent, and wider.
+      [np.pad(rgb[1], ((0, 0), (0, 2), (0, 0))),
+       np.full((4, 6, 1), 9, np.uint8)], -1))
+  ds = datasets.get_dataset("image_folder", data_dir=str(tmp_path))
+  assert ds.image_shape == (6, 6, 3)
+  (warning,) = _warnings(caplog)
+  for said in ("1 grayscale and 2 colour", "replicated to 3 channels",
+               "1 images have transparency", "2 different sizes"):
+    assert said in warning
+  images = np.rint(_first(ds)[0] * 255).astype(np.uint8)
+  found = {x.tobytes() for x in images[:, 1:5, 1:5]}  # Inside the padding.
+  assert np.full((4, 4, 3), 70, np.uint8).tobytes() in found
+  assert rgb[0].tobytes() in found
+  assert rgb[1].tobytes() in {x.tobytes() for x in images[:, 1:5, :4]}
+
+
 _DEBIAN = "/usr/share/datasets/fashion-mnist"
 
 

@@ -166,6 +166,32 @@ def test_gray_against_rgb_is_replicated_and_said_once(tmp_path, capsys):
   assert err.count(gray_path) == 1 and "grayscale" in err
 
 
+
+def test_folder_mixing_gray_and_rgb_is_rgb_said_once(tmp_path, capsys):
+  rng = np.random.RandomState(5)
+  gray = rng.randint(0, 256, (1, 4, 4, 1), np.uint8)
+  rgb = rng.randint(0, 256, (2, 4, 4, 3), np.uint8)
+  folder = str(tmp_path / "mixed")
+  _write_pngs(folder, list(gray) + list(rgb))  # The first file is gray.
+  capsys.readouterr()
+  count, batches = compare.image_set(folder)
+  got = np.concatenate(list(batches))
+  assert count == 3
+  expected = np.concatenate([np.repeat(gray, 3, -1), rgb]) / np.float32(255)
+  np.testing.assert_array_equal(got, expected)
+  err = capsys.readouterr().err
+  assert err.count(folder) == 1 and "1 grayscale and 2 colour" in err
+
+
+def test_folder_with_undecodable_file_is_refused_up_front(tmp_path):
+  folder = tmp_path / "broken"
+  _write_pngs(str(folder), [np.zeros((4, 4, 3), np.uint8)] * 2)
+  (folder / "001.png").write_bytes((folder / "000.png").read_bytes()[:40])
+  with pytest.raises(ValueError, match="1 of 2 files cannot be decoded") as e:
+    compare.image_set(str(folder))
+  assert str(folder / "001.png") in str(e.value)
+
+
 @pytest.mark.slow
 def test_command_line_prints_one_json_line(tmp_path):
   rng = np.random.RandomState(2)
