@@ -69,9 +69,9 @@ def test_term_is_weight_times_nt_xent_of_the_heads_embeddings_of_two_views():
   keras.utils.set_random_seed(0)  # The head's initial weights.
   reals = tf.constant(RNG.uniform(size=[6, 8, 8, 1]).astype(np.float32))
   fakes = tf.constant(RNG.uniform(size=[6, 8, 8, 1]).astype(np.float32))
-  ctx = term_testing.make_context(reals, fakes)
   term = _term(weight=0.3, temperature=0.2)
-  (loss, metrics), _ = term_testing.run_d_step(term, ctx)
+  ctx = term_testing.make_context(reals, fakes, terms=[term])
+  (loss, metrics), _ = term_testing.run_d_step(ctx)
   images = ctx.gan.discriminator.seen["images"].numpy()  # real, fake, then 4 views.
   expected = {}
   for index, side in enumerate(("real", "fake")):
