@@ -11,6 +11,7 @@ from compare_ssgan.gans.terms import rotation
 from compare_ssgan.gans import augmentations
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
+from tests import tiny_configs
 from tests.gans import term_testing
 
 RNG = np.random.default_rng(4)
@@ -62,7 +63,7 @@ def test_rotation_rotates_the_augmented_images_d_judges():
   reals, fakes = _images(), _images()
   ctx = term_testing.make_context(
       reals, fakes, terms=[augment_both.augment_real_and_fake([_brighten]), rotate])
-  rotations = lambda x: np.concatenate([np.rot90(x[-2:], k, axes=(1, 2)) for k in (1, 2, 3)])
+  rotations = lambda x: np.concatenate([np.rot90(x[-2:], k, (1, 2)) for k in (1, 2, 3)])
   for run_step, group, offset in ((term_testing.run_d_step, reals, 16),
                                   (term_testing.run_g_step, fakes, 8)):
     run_step(ctx)
@@ -89,7 +90,7 @@ def test_zcr_compares_fakes_judged_alike():
 def test_the_gan_step_judges_augmented_reals_and_fakes():
   """Needs the GAN step's `transform_discriminator_inputs` hook (see gans/terms/augment_both.py)."""
   keras.utils.set_random_seed(0)
-  gin.parse_config("dcgan.Generator.ch = 4\ndcgan.Discriminator.ch = 4")
+  gin.parse_config(tiny_configs.tiny_networks())
   term = augment_both.augment_real_and_fake([augmentations.random_translation])
   gan = gan_lib.GAN((8, 8, 1), 0, architecture="dcgan", z_dim=8, auxiliary_terms=[term])
   images = _images()

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans.terms import rotation
+from tests import tiny_configs
 from tests.gans import term_testing
 
 RNG = np.random.default_rng(0)
@@ -109,8 +110,7 @@ def test_rotated_batch_size_is_checked():
 
 
 def _tiny_gan(terms):
-  gin.parse_config("dcgan.Generator.ch = 4\ndcgan.Discriminator.ch = 4\n"
-                   "D.spectral_norm = True")
+  gin.parse_config(tiny_configs.tiny_networks() + "D.spectral_norm = True")
   return gan_lib.GAN((8, 8, 1), 0, architecture="dcgan", z_dim=8, auxiliary_terms=terms)
 
 
