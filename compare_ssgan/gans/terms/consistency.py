@@ -11,7 +11,7 @@ step only; lambda_real = lambda_fake = 10. The squared norm is averaged over the
 
 x is the image D judges as real (with augment-both, the augmented one): the pair is the
 "real" group's own output D(x) and D(T(x)), so CR asks D to be invariant to T around the
-inputs it is trained on, as Zhao et al. define it, not to the difference of two augmentations.
+inputs it is trained on, as Zhao et al. define it, not to the gap between two augmentations.
 """
 import gin
 import tensorflow as tf
