@@ -1,4 +1,14 @@
-"""Tiny networks and a step context for testing auxiliary terms alone, with numpy mirrors."""
+"""Tiny networks and a step context for testing auxiliary terms alone, with numpy mirrors.
+
+`run_d_step` / `run_g_step` are the GAN step's own assembly (`base.discriminator_outputs`,
+`base.terms_loss`) without the adversarial loss. A term test:
+
+  term = my_term.my_term(weight=0.5)
+  term.build_heads(term_testing.TinyDiscriminator(), term_testing.TinyGenerator())
+  ctx = term_testing.make_context(reals, fakes, terms=[term])
+  (loss, metrics), outputs = term_testing.run_d_step(ctx)  # run_g_step(ctx): G's side.
+  np.testing.assert_allclose(loss, <the same loss in numpy>, rtol=1e-5)
+"""
 import types
 
 import keras
