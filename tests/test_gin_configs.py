@@ -16,6 +16,7 @@ from compare_ssgan import configurables  # pylint: disable=unused-import
 from compare_ssgan import main
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
+from tests import tiny_configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(os.path.relpath(p, ROOT) for p in
@@ -31,17 +32,7 @@ Trainer.summary_steps = 2
 Trainer.save_checkpoints_steps = 1000
 Trainer.image_summary_steps = 1000
 rotation.rotated_batch_size = 4
-dcgan.Generator.ch = 4
-dcgan.Discriminator.ch = 4
-sndcgan.Generator.ch = 4
-sndcgan.Discriminator.ch = 4
-resnet_cifar.Generator.ch = 8
-resnet_cifar.Discriminator.ch = 8
-resnet_stl.Generator.ch = 4
-resnet_stl.Discriminator.ch = 4
-resnet_biggan.Generator.ch = 2
-resnet_biggan.Discriminator.ch = 2
-"""
+""" + tiny_configs.tiny_networks()
 # Loss terms each variant must report (so a silently dropped term fails the test).
 EXPECTED_METRICS = {"rotation": {"rotation_real_loss", "rotation_fake_loss",
                                  "rotation_accuracy"},

@@ -144,19 +144,16 @@ class GAN(tf.Module):
           randomness.fold_in(seed, "labels"))
     return z, labels
 
-  def _context(self, images, labels, seed):
+  def _context(self, images, labels, seed, step):
+    """The sub-step's StepContext; the D step's fakes are stop-gradient."""
     labels = labels if self.conditional else None
     z, fake_labels = self.sample_latents(tf.shape(images)[0], seed)
     if self.conditional and self.fit_label_distribution:
       fake_labels = labels
     fakes = self.generator(z, fake_labels, training=True)
+    if step == "discriminator":
+      fakes = tf.stop_gradient(fakes)
     return base.StepContext(self, images, labels, z, fake_labels, fakes, seed)
-
-  def _judged(self, ctx, images, labels, group):
-    """What D judges as `group` ("real" / "fake"): the terms' transforms (augment-both)."""
-    for term in self.terms:
-      images, labels = term.transform_discriminator_inputs(ctx, images, labels, group)
-    return images, labels
 
   def _discriminator_logits(self, images, labels):
     return self.discriminator(images, labels, training=True)[0]
@@ -176,63 +173,46 @@ class GAN(tf.Module):
     optimizer.apply_gradients(zip(grads, variables))
 
   @staticmethod
-  def _add_terms_and_regularizer(loss, metrics, term_results, variables,
-                                 orthogonal_weight):
-    """loss + the auxiliary terms' losses (+ orthogonal regularization); merges metrics."""
-    for term_loss, term_metrics in term_results:
-      loss += term_loss
-      metrics.update(term_metrics)
-    if orthogonal_weight:
-      loss += regularizers.orthogonal_regularization(variables, beta=orthogonal_weight)
-    return loss
+  def _orthogonal_regularization(variables, weight):
+    if not weight:
+      return 0.0
+    return regularizers.orthogonal_regularization(variables, beta=weight)
 
   def discriminator_step(self, images, labels, seed):
-    ctx = self._context(images, labels, seed)
-    ctx.fake_images = tf.stop_gradient(ctx.fake_images)
-    real_images, real_labels = self._judged(ctx, images, ctx.real_labels, "real")
-    fake_images, fake_labels = self._judged(ctx, ctx.fake_images, ctx.fake_labels, "fake")
+    ctx = self._context(images, labels, seed, "discriminator")
     with tf.GradientTape() as tape:
-      batch = base.DiscriminatorBatch(self.conditional)
-      batch.add("real", real_images, real_labels)
-      batch.add("fake", fake_images, fake_labels)
-      for term in self.terms:
-        term.add_d_step_inputs(ctx, batch)
-      outputs = batch.run(self.discriminator)
+      outputs = base.discriminator_outputs(ctx, "discriminator")
       adversarial = losses.adversarial_loss(self.loss_fn, outputs["real"].logits,
-                                            outputs["fake"].logits, real_labels, fake_labels)
-      penalty = self.penalty_fn(self._discriminator_logits, real_images, fake_images,
-                                real_labels, randomness.fold_in(seed, "penalty"))
-      loss = adversarial.d_loss + self.penalty_weight * penalty
-      metrics = {"d_loss_real": adversarial.d_real, "d_loss_fake": adversarial.d_fake,
-                 "penalty": penalty,
-                 "d_real_logits": tf.reduce_mean(outputs["real"].logits),
-                 "d_fake_logits": tf.reduce_mean(outputs["fake"].logits)}
-      loss = self._add_terms_and_regularizer(
-          loss, metrics, [term.d_step_loss(ctx, outputs) for term in self.terms],
-          self.discriminator.trainable_variables, self.d_orthogonal_weight)
-      metrics["d_loss"] = loss
+                                            outputs["fake"].logits, ctx.real_labels,
+                                            ctx.fake_labels)
+      penalty = self.penalty_fn(self._discriminator_logits, ctx.real_images,
+                                ctx.fake_images, ctx.real_labels,
+                                randomness.fold_in(seed, "penalty"))
+      terms_loss, metrics = base.terms_loss(ctx, outputs, "discriminator")
+      loss = (adversarial.d_loss + self.penalty_weight * penalty + terms_loss +
+              self._orthogonal_regularization(self.discriminator.trainable_variables,
+                                              self.d_orthogonal_weight))
+      metrics.update({"d_loss": loss, "d_loss_real": adversarial.d_real,
+                      "d_loss_fake": adversarial.d_fake, "penalty": penalty,
+                      "d_real_logits": tf.reduce_mean(outputs["real"].logits),
+                      "d_fake_logits": tf.reduce_mean(outputs["fake"].logits)})
       scaled_loss = self._scale(loss, self.d_optimizer)
     self._apply(self.d_optimizer, scaled_loss, self.d_variables, tape)
     return metrics
 
   def generator_step(self, images, labels, seed):
     with tf.GradientTape() as tape:
-      ctx = self._context(images, labels, seed)
-      batch = base.DiscriminatorBatch(self.conditional)
-      if losses.uses_real_logits_in_g_step(self.loss_fn):
-        batch.add("real", *self._judged(ctx, images, ctx.real_labels, "real"))
-      batch.add("fake", *self._judged(ctx, ctx.fake_images, ctx.fake_labels, "fake"))
-      for term in self.terms:
-        term.add_g_step_inputs(ctx, batch)
-      outputs = batch.run(self.discriminator)
+      ctx = self._context(images, labels, seed, "generator")
       # Non-relativistic losses ignore the real logits in their G term.
-      real_logits = outputs["real"].logits if "real" in outputs else outputs["fake"].logits
-      loss = losses.adversarial_loss(self.loss_fn, real_logits, outputs["fake"].logits,
-                                     ctx.real_labels, ctx.fake_labels).g_loss
-      metrics = {}
-      loss = self._add_terms_and_regularizer(
-          loss, metrics, [term.g_step_loss(ctx, outputs) for term in self.terms],
-          self.generator.trainable_variables, self.g_orthogonal_weight)
+      with_real = losses.uses_real_logits_in_g_step(self.loss_fn)
+      outputs = base.discriminator_outputs(ctx, "generator", with_real)
+      real_logits = outputs["real"].logits if with_real else outputs["fake"].logits
+      terms_loss, metrics = base.terms_loss(ctx, outputs, "generator")
+      adversarial = losses.adversarial_loss(self.loss_fn, real_logits, outputs["fake"].logits,
+                                            ctx.real_labels, ctx.fake_labels)
+      loss = (adversarial.g_loss + terms_loss +
+              self._orthogonal_regularization(self.generator.trainable_variables,
+                                              self.g_orthogonal_weight))
       metrics["g_loss"] = loss
       scaled_loss = self._scale(loss, self.g_optimizer)
     self._apply(self.g_optimizer, scaled_loss, self.g_variables, tape)

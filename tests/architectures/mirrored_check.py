@@ -1,26 +1,18 @@
-"""Cross-replica checks on 2 logical CPUs; run by test_cross_replica.py.
-
-It must run in a fresh process: the logical devices have to be configured
-before TensorFlow initializes, which pytest's process has long done. Exits
-non-zero (with an assertion message) on the first failed check.
+"""Cross-replica checks on 2 logical CPUs; run by test_cross_replica.py through
+tests/multi_replica.py. Exits non-zero (with an assertion message) on the first failed
+check.
 """
+from tests import multi_replica
 
-import os
+STRATEGY = multi_replica.mirrored_cpus(2)
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import gin  # pylint: disable=g-import-not-at-top
+import numpy as np  # pylint: disable=g-import-not-at-top
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
-import gin  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from compare_ssgan.architectures import normalization  # pylint: disable=g-import-not-at-top
+from compare_ssgan.architectures import resnet_cifar  # pylint: disable=g-import-not-at-top
 
-_CPU = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(
-    _CPU, [tf.config.LogicalDeviceConfiguration()] * 2)
-
-from compare_ssgan.architectures import normalization  # noqa: E402
-from compare_ssgan.architectures import resnet_cifar  # noqa: E402
-
-STRATEGY = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 EPS = 1e-5
 
 
@@ -121,9 +113,8 @@ def check_spectral_norm_in_replica_context():
 
 
 if __name__ == "__main__":
-  assert STRATEGY.num_replicas_in_sync == 2
   check_batch_norm(sync=None)
   check_batch_norm(sync=False)
   check_generator_matches_full_batch()
   check_spectral_norm_in_replica_context()
-  print("OK")
+  multi_replica.report(STRATEGY)

@@ -10,20 +10,10 @@ from compare_ssgan.architectures import dcgan
 from compare_ssgan.architectures import registry
 from compare_ssgan.architectures import resnet_biggan
 from compare_ssgan.architectures import resnet_cifar
+from tests import tiny_configs
 
-_SMALL = """
-resnet_cifar.Generator.ch = 16
-resnet_cifar.Discriminator.ch = 16
-sndcgan.Generator.ch = 4
-sndcgan.Discriminator.ch = 4
-resnet_stl.Generator.ch = 4
-resnet_stl.Discriminator.ch = 4
-resnet_biggan.Generator.ch = 8
-resnet_biggan.Discriminator.ch = 8
-dcgan.Generator.ch = 8
-dcgan.Discriminator.ch = 8
-"""
-
+# BigGAN's default self-attention needs C/8 >= 1.
+_SMALL = tiny_configs.tiny_networks(resnet_biggan=8)
 _CASES = [("resnet_cifar", (32, 32, 3)), ("resnet_cifar", (32, 32, 1)),
           ("sndcgan", (32, 32, 3)), ("sndcgan", (64, 64, 3)),
           ("resnet_stl", (48, 48, 3)), ("resnet_biggan", (32, 32, 3)),

@@ -1,25 +1,23 @@
-"""Run by test_data_mirrored.py in a fresh process: 2 logical CPU replicas.
+"""Run by test_data_mirrored.py through tests/multi_replica.py: 2 logical CPU replicas.
 
 Checks that MirroredStrategy's two replicas together see, at every step, the
 examples a single replica sees with the doubled batch (also when resuming),
-and that an indivisible global batch is refused. Prints "OK" on success.
+and that an indivisible global batch is refused.
 """
 import sys
 
-import numpy as np
-import tensorflow as tf
+from tests import multi_replica
 
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(
-    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+STRATEGY = multi_replica.mirrored_cpus(2)
+
+import numpy as np  # pylint: disable=g-import-not-at-top
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 from compare_ssgan.data import datasets  # pylint: disable=g-import-not-at-top
 
 
-def main(npz_path):
+def main(npz_path, strategy):
   ds = datasets.get_dataset("npz", data_dir=npz_path)
-  strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-  assert strategy.num_replicas_in_sync == 2
   for start in (0, 3):
     single = list(ds.train_input_fn(None, 6, seed=8, start_batch=start).take(4))
     dist = datasets.distributed_train_dataset(strategy, ds, 6, seed=8,
@@ -37,8 +35,8 @@ def main(npz_path):
     assert "divisible" in str(e), e
   else:
     raise AssertionError("global batch 5 on 2 replicas was accepted")
-  print("OK")
+  multi_replica.report(strategy)
 
 
 if __name__ == "__main__":
-  main(sys.argv[1])
+  main(sys.argv[1], STRATEGY)

@@ -1,14 +1,11 @@
 """Run as a script: NT-Xent, the augmentations and SS-GAN's per-replica rotation count on
 2 mirrored CPU replicas vs 1 device.
 
-Prints one JSON line of largest differences. A separate process because logical devices
-must be configured before TensorFlow initialises.
+Reports the largest differences through tests/multi_replica.py.
 """
-import json
+from tests import multi_replica
 
-from compare_ssgan.training import strategy as strategy_lib
-
-strategy_lib.split_cpu(2)
+TWO_DEVICES = multi_replica.mirrored_cpus(2)
 
 import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -51,12 +48,8 @@ def run(strategy):
 
 
 one = run(tf.distribute.get_strategy())
-two_devices = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-two = run(two_devices)
-print(json.dumps({
-    "replicas": two_devices.num_replicas_in_sync,
-    "loss": [one[0], two[0]],
-    "accuracy": [one[1], two[1]],
-    "max_diffs": [float(np.max(np.abs(a - b))) for a, b in zip(one[2], two[2])],
-    "rotated_sources_per_replica": [one[3], two[3]],
-}))
+two = run(TWO_DEVICES)
+multi_replica.report(
+    TWO_DEVICES, loss=[one[0], two[0]], accuracy=[one[1], two[1]],
+    max_diffs=[float(np.max(np.abs(a - b))) for a, b in zip(one[2], two[2])],
+    rotated_sources_per_replica=[one[3], two[3]])

@@ -1,4 +1,14 @@
-"""Tiny networks and a step context for testing auxiliary terms alone, with numpy mirrors."""
+"""Tiny networks and a step context for testing auxiliary terms alone, with numpy mirrors.
+
+`run_d_step` / `run_g_step` are the GAN step's own assembly (`base.discriminator_outputs`,
+`base.terms_loss`) without the adversarial loss. A term test:
+
+  term = my_term.my_term(weight=0.5)
+  term.build_heads(term_testing.TinyDiscriminator(), term_testing.TinyGenerator())
+  ctx = term_testing.make_context(reals, fakes, terms=[term])
+  (loss, metrics), outputs = term_testing.run_d_step(ctx)  # run_g_step(ctx): G's side.
+  np.testing.assert_allclose(loss, <the same loss in numpy>, rtol=1e-5)
+"""
 import types
 
 import keras
@@ -63,33 +73,32 @@ class TinyGenerator(keras.Model):
 
 def make_context(real_images, fake_images=None, real_labels=None, fake_labels=None,
                  z=None, seed=(3, 4), discriminator=None, generator=None,
-                 conditional=False):
-  """A StepContext over tiny networks (tensors as given; nothing is generated)."""
+                 conditional=False, terms=()):
+  """A StepContext of `terms` over tiny networks (tensors as given; nothing is generated).
+
+  As in the GAN step, the context's real and fake images are the given ones after the
+  terms' `transform_discriminator_inputs`.
+  """
   gan = types.SimpleNamespace(discriminator=discriminator or TinyDiscriminator(),
                               generator=generator or TinyGenerator(),
-                              conditional=conditional)
+                              conditional=conditional, terms=list(terms))
   as_tensor = lambda x: None if x is None else tf.convert_to_tensor(x)
   return base.StepContext(gan, as_tensor(real_images), as_tensor(real_labels),
-                               as_tensor(z), as_tensor(fake_labels),
-                               as_tensor(fake_images), tf.constant(seed, tf.int32))
+                          as_tensor(z), as_tensor(fake_labels), as_tensor(fake_images),
+                          tf.constant(seed, tf.int32))
 
 
-def run_d_step(term, ctx):
-  """The D step's term path: "real" + "fake" groups, the term's groups, one D call."""
-  batch = base.DiscriminatorBatch(ctx.gan.conditional)
-  batch.add("real", ctx.real_images, ctx.real_labels)
-  batch.add("fake", ctx.fake_images, ctx.fake_labels)
-  term.add_d_step_inputs(ctx, batch)
-  outputs = batch.run(ctx.gan.discriminator)
-  return term.d_step_loss(ctx, outputs), batch
+def run_d_step(ctx):
+  """The GAN's D step without the adversarial loss: one D call on "real", "fake" and the
+  terms' groups. Returns ((summed term loss, metrics), {group: D output})."""
+  outputs = base.discriminator_outputs(ctx, "discriminator")
+  return base.terms_loss(ctx, outputs, "discriminator"), outputs
 
 
-def run_g_step(term, ctx):
-  batch = base.DiscriminatorBatch(ctx.gan.conditional)
-  batch.add("fake", ctx.fake_images, ctx.fake_labels)
-  term.add_g_step_inputs(ctx, batch)
-  outputs = batch.run(ctx.gan.discriminator)
-  return term.g_step_loss(ctx, outputs), batch
+def run_g_step(ctx, with_real=False):
+  """The GAN's G step without the adversarial loss ("real" only if `with_real`)."""
+  outputs = base.discriminator_outputs(ctx, "generator", with_real)
+  return base.terms_loss(ctx, outputs, "generator"), outputs
 
 
 def softmax_cross_entropy(logits, targets):

@@ -24,11 +24,11 @@ def _numpy_cr(ctx, images, purpose):
 
 def test_cr_is_lambda_times_squared_logit_change_on_reals_only():
   reals, fakes = _images(), _images()
-  ctx = term_testing.make_context(reals, fakes)
   term = consistency.consistency()
+  ctx = term_testing.make_context(reals, fakes, terms=[term])
   with tf.GradientTape() as tape:
     tape.watch(fakes)
-    (loss, metrics), _ = term_testing.run_d_step(term, ctx)
+    (loss, metrics), _ = term_testing.run_d_step(ctx)
   expected = _numpy_cr(ctx, reals, "cr/real")
   assert expected > 0
   np.testing.assert_allclose(metrics["cr_real"], expected, rtol=1e-5)
@@ -42,11 +42,11 @@ def test_cr_is_lambda_times_squared_logit_change_on_reals_only():
 
 def test_bcr_adds_lambda_fake_on_augmented_fakes():
   reals, fakes = _images(), _images()
-  ctx = term_testing.make_context(reals, fakes)
   term = consistency.balanced_consistency(weight_real=10.0, weight_fake=3.0)
+  ctx = term_testing.make_context(reals, fakes, terms=[term])
   with tf.GradientTape() as tape:
     tape.watch(fakes)
-    (loss, metrics), _ = term_testing.run_d_step(term, ctx)
+    (loss, metrics), _ = term_testing.run_d_step(ctx)
   real = _numpy_cr(ctx, reals, "bcr/real")
   fake = _numpy_cr(ctx, fakes, "bcr/fake")
   np.testing.assert_allclose([metrics["bcr_real"], metrics["bcr_fake"]], [real, fake],
@@ -65,12 +65,15 @@ def test_default_weights_follow_the_papers():
     consistency.balanced_consistency(weight_fake=-1.0)
 
 
-def _zcr_context(sigma_seed=(3, 4)):
-  generator = term_testing.TinyGenerator(z_dim=6, size=4)
-  z = tf.constant(RNG.uniform(-1, 1, size=[8, 6]).astype(np.float32))
-  fakes = generator(z)
-  return term_testing.make_context(_images(8, 4), fakes, z=z, generator=generator,
-                                   seed=sigma_seed)
+Z = tf.constant(RNG.uniform(-1, 1, size=[8, 6]).astype(np.float32))
+ZCR_REALS = _images(8, 4)
+
+
+def _zcr_context(term, generator=None):
+  """The step's fakes are G(Z); build it inside a tape for gradients to G."""
+  generator = generator or term_testing.TinyGenerator(z_dim=6, size=4)
+  return term_testing.make_context(ZCR_REALS, generator(Z), z=Z, generator=generator,
+                                   terms=[term])
 
 
 def _perturbed_z(ctx, sigma):
@@ -79,9 +82,9 @@ def _perturbed_z(ctx, sigma):
 
 
 def test_zcr_d_term_is_lambda_dis_times_logit_change_under_latent_noise():
-  ctx = _zcr_context()
   term = latent_consistency.latent_consistency(weight_d=5.0, sigma=0.5)
-  (loss, metrics), _ = term_testing.run_d_step(term, ctx)
+  ctx = _zcr_context(term)
+  (loss, metrics), _ = term_testing.run_d_step(ctx)
   d, g = ctx.gan.discriminator, ctx.gan.generator
   perturbed_fakes = g(tf.constant(_perturbed_z(ctx, 0.5))).numpy()
   expected = np.mean((d.numpy_logits(ctx.fake_images.numpy())
@@ -92,21 +95,19 @@ def test_zcr_d_term_is_lambda_dis_times_logit_change_under_latent_noise():
 
 
 def test_zcr_g_term_rewards_g_for_separating_g_z_and_g_z_prime():
-  ctx = _zcr_context()
   term = latent_consistency.latent_consistency(weight_g=0.5, sigma=0.5)
-  g = ctx.gan.generator
   with tf.GradientTape() as tape:
-    ctx.fake_images = g(ctx.z)
-    (loss, metrics), _ = term_testing.run_g_step(term, ctx)
+    ctx = _zcr_context(term)
+    (loss, metrics), _ = term_testing.run_g_step(ctx)
+  g = ctx.gan.generator
   perturbed_fakes = g(tf.constant(_perturbed_z(ctx, 0.5))).numpy()
-  expected = np.mean((ctx.fake_images.numpy() - perturbed_fakes) ** 2)
+  expected = np.mean((ctx.generated_images.numpy() - perturbed_fakes) ** 2)
   np.testing.assert_allclose(metrics["zcr_g"], expected, rtol=1e-5)
   np.testing.assert_allclose(loss, -0.5 * expected, rtol=1e-5)
   # A small step against the gradient increases the distance between G(z) and G(z').
   grad = tape.gradient(loss, g.kernel)
   g.kernel.assign_sub(1e-2 * grad)
-  ctx.fake_images = g(ctx.z)
-  (_, after), _ = term_testing.run_g_step(term, ctx)
+  (_, after), _ = term_testing.run_g_step(_zcr_context(term, g))
   assert after["zcr_g"] > metrics["zcr_g"]
 
 

@@ -1,18 +1,13 @@
 """NT-Xent against a plain numpy implementation; the Cntr-GAN term; 2 replicas vs 1."""
-import json
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from compare_ssgan.gans.terms import contrastive
+from tests import multi_replica
 from tests.gans import term_testing
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RNG = np.random.default_rng(2)
 
 
@@ -45,11 +40,7 @@ def test_nt_xent_matches_numpy(temperature):
 
 def test_two_replicas_equal_one_device_on_the_global_batch():
   """NT-Xent (negatives gathered across replicas), its gradients, the augmentations."""
-  out = subprocess.run([sys.executable, "-m", "tests.gans.multi_replica_check"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=600, check=False)
-  assert out.returncode == 0, out.stderr[-3000:]
-  result = json.loads(out.stdout.strip().splitlines()[-1])
-  assert result["replicas"] == 2
+  result = multi_replica.run_check("tests.gans.multi_replica_check")
   np.testing.assert_allclose(*result["loss"], rtol=1e-5)
   np.testing.assert_allclose(*result["accuracy"], rtol=1e-6)
   assert result["accuracy"][0] > 0
@@ -69,9 +60,9 @@ def test_term_is_weight_times_nt_xent_of_the_heads_embeddings_of_two_views():
   keras.utils.set_random_seed(0)  # The head's initial weights.
   reals = tf.constant(RNG.uniform(size=[6, 8, 8, 1]).astype(np.float32))
   fakes = tf.constant(RNG.uniform(size=[6, 8, 8, 1]).astype(np.float32))
-  ctx = term_testing.make_context(reals, fakes)
   term = _term(weight=0.3, temperature=0.2)
-  (loss, metrics), _ = term_testing.run_d_step(term, ctx)
+  ctx = term_testing.make_context(reals, fakes, terms=[term])
+  (loss, metrics), _ = term_testing.run_d_step(ctx)
   images = ctx.gan.discriminator.seen["images"].numpy()  # real, fake, then 4 views.
   expected = {}
   for index, side in enumerate(("real", "fake")):

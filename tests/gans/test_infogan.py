@@ -56,11 +56,11 @@ def test_both_steps_minimise_the_same_loss_and_it_reaches_g_and_q():
   generator = term_testing.TinyGenerator(z_dim=12)
   term = _term()
   z = term.transform_latents(tf.constant(RNG.uniform(-1, 1, size=[8, 12]), tf.float32), SEED)
-  ctx = term_testing.make_context(generator(z), generator(z), z=z, generator=generator)
   with tf.GradientTape(persistent=True) as tape:
-    ctx.fake_images = generator(z)
-    (g_loss, _), _ = term_testing.run_g_step(term, ctx)
-    (d_loss, _), _ = term_testing.run_d_step(term, ctx)
+    ctx = term_testing.make_context(generator(z), generator(z), z=z, generator=generator,
+                                    terms=[term])
+    (g_loss, _), _ = term_testing.run_g_step(ctx)
+    (d_loss, _), _ = term_testing.run_d_step(ctx)
   np.testing.assert_allclose(g_loss, d_loss, rtol=1e-6)
   assert np.any(tape.gradient(g_loss, generator.kernel).numpy())
   q_grads = tape.gradient(d_loss, term.trainable_variables)

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans.terms import rotation
+from tests import tiny_configs
 from tests.gans import term_testing
 
 RNG = np.random.default_rng(0)
@@ -55,7 +56,8 @@ def test_rotate_last_stacks_90_180_270_of_the_last_n_with_their_labels():
 def test_d_loss_is_beta_times_hand_computed_cross_entropy_on_reals():
   reals, fakes = _images(8), _images(8)
   term = _term(rotated_batch_size=8, weight_d=0.7)
-  (loss, metrics), _ = term_testing.run_d_step(term, term_testing.make_context(reals, fakes))
+  (loss, metrics), _ = term_testing.run_d_step(
+      term_testing.make_context(reals, fakes, terms=[term]))
   ce, accuracy = _numpy_rotation_loss(term, reals, n=2)
   np.testing.assert_allclose(metrics["rotation_real_loss"], ce, rtol=1e-5)
   np.testing.assert_allclose(loss, 0.7 * ce, rtol=1e-5)
@@ -65,7 +67,8 @@ def test_d_loss_is_beta_times_hand_computed_cross_entropy_on_reals():
 def test_g_loss_is_alpha_times_hand_computed_cross_entropy_on_fakes():
   reals, fakes = _images(8), _images(8)
   term = _term(rotated_batch_size=8)
-  (loss, metrics), _ = term_testing.run_g_step(term, term_testing.make_context(reals, fakes))
+  (loss, metrics), _ = term_testing.run_g_step(
+      term_testing.make_context(reals, fakes, terms=[term]))
   ce, _ = _numpy_rotation_loss(term, fakes, n=2)
   np.testing.assert_allclose(metrics["rotation_fake_loss"], ce, rtol=1e-5)
   np.testing.assert_allclose(loss, 0.2 * ce, rtol=1e-5)
@@ -76,7 +79,8 @@ def test_d_term_has_zero_gradient_wrt_fakes_and_nonzero_wrt_reals():
   term = _term()
   with tf.GradientTape(persistent=True) as tape:
     tape.watch([reals, fakes])
-    (loss, _), _ = term_testing.run_d_step(term, term_testing.make_context(reals, fakes))
+    (loss, _), _ = term_testing.run_d_step(
+        term_testing.make_context(reals, fakes, terms=[term]))
   fake_grad = tape.gradient(loss, fakes)
   assert fake_grad is None or not np.any(fake_grad.numpy())
   assert np.any(tape.gradient(loss, reals).numpy())
@@ -87,11 +91,12 @@ def test_conditional_rotations_carry_their_own_groups_labels():
   real_labels = np.arange(8, dtype=np.int32)
   fake_labels = np.arange(8, dtype=np.int32) + 100
   term = _term()
-  ctx = term_testing.make_context(reals, fakes, real_labels, fake_labels, conditional=True)
-  term_testing.run_g_step(term, ctx)
+  ctx = term_testing.make_context(reals, fakes, real_labels, fake_labels, conditional=True,
+                                  terms=[term])
+  term_testing.run_g_step(ctx)
   seen = ctx.gan.discriminator.seen["labels"].numpy()  # [fake (8), rotated fakes (6)].
   np.testing.assert_array_equal(seen[8:], np.tile(fake_labels[-2:], 3))
-  term_testing.run_d_step(term, ctx)
+  term_testing.run_d_step(ctx)
   seen = ctx.gan.discriminator.seen["labels"].numpy()  # [real, fake, rotated reals].
   np.testing.assert_array_equal(seen[16:], np.tile(real_labels[-2:], 3))
 
@@ -101,12 +106,11 @@ def test_rotated_batch_size_is_checked():
     rotation.rotation(6)
   term = _term(rotated_batch_size=16, head=False)  # n = 4 > a replica batch of 2.
   with pytest.raises(ValueError, match="needs 4 source images"):
-    term_testing.run_d_step(term, term_testing.make_context(_images(2), _images(2)))
+    term_testing.run_d_step(term_testing.make_context(_images(2), _images(2), terms=[term]))
 
 
 def _tiny_gan(terms):
-  gin.parse_config("dcgan.Generator.ch = 4\ndcgan.Discriminator.ch = 4\n"
-                   "D.spectral_norm = True")
+  gin.parse_config(tiny_configs.tiny_networks() + "D.spectral_norm = True")
   return gan_lib.GAN((8, 8, 1), 0, architecture="dcgan", z_dim=8, auxiliary_terms=terms)
 
 

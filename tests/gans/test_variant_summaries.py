@@ -7,6 +7,7 @@ from compare_ssgan import main
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import summaries
 from compare_ssgan.training import trainer as trainer_lib
+from tests import tiny_configs
 
 TINY = """
 Trainer.training_steps = 2
@@ -14,9 +15,7 @@ Trainer.batch_size = 8
 Trainer.steps_per_loop = 1
 Trainer.summary_steps = 1
 rotation.rotated_batch_size = 8
-dcgan.Generator.ch = 4
-dcgan.Discriminator.ch = 4
-"""
+""" + tiny_configs.tiny_networks()
 
 
 @pytest.mark.parametrize("config, tag", [

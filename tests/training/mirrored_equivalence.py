@@ -1,15 +1,13 @@
 """Run as a script: the same two training steps on 1 device and on 2 mirrored CPU devices.
 
-Prints one JSON line with the largest differences. A separate process because logical
-devices must be configured before TensorFlow initialises.
+Reports the largest differences through tests/multi_replica.py.
 """
-import json
 import sys
 import tempfile
 
-from compare_ssgan.training import strategy as strategy_lib
+from tests import multi_replica
 
-strategy_lib.split_cpu(2)
+TWO_DEVICES = multi_replica.mirrored_cpus(2)
 
 import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -32,11 +30,9 @@ def run(strategy):
 
 
 one_scalars, one_weights = run(tf.distribute.get_strategy())
-two = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-two_scalars, two_weights = run(two)
-print(json.dumps({
-    "replicas": two.num_replicas_in_sync,
-    "loss_diff": max(abs(one_scalars[k] - two_scalars[k]) for k in ("d_loss", "g_loss")),
-    "losses": [one_scalars["d_loss"], two_scalars["d_loss"]],
-    "weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(one_weights, two_weights)),
-}))
+two_scalars, two_weights = run(TWO_DEVICES)
+multi_replica.report(
+    TWO_DEVICES,
+    loss_diff=max(abs(one_scalars[k] - two_scalars[k]) for k in ("d_loss", "g_loss")),
+    losses=[one_scalars["d_loss"], two_scalars["d_loss"]],
+    weight_diff=max(float(np.max(np.abs(a - b))) for a, b in zip(one_weights, two_weights)))

@@ -1,10 +1,12 @@
 """The interface of auxiliary terms (rotation, consistency, contrastive, InfoGAN, ...).
 
 A GAN variant is the shared step plus a list of terms. Each D or G sub-step builds one
-`StepContext`, lets every term add named image groups to a single batched D call
-(`DiscriminatorBatch`), runs D once, then asks each term for its loss on the named outputs.
-A term is a Keras layer so that the heads it owns are tracked, checkpointed and trained by
-the optimizer named in `optimizer` ("discriminator" or "generator").
+`StepContext` (which holds the images D judges), `discriminator_outputs` lets every term add
+named image groups to a single batched D call (`DiscriminatorBatch`) and runs D once, then
+`terms_loss` asks each term for its loss on the named outputs. The GAN step and the term
+tests (tests/gans/term_testing.py) share these two functions. A term is a Keras layer so
+that the heads it owns are tracked, checkpointed and trained by the optimizer named in
+`optimizer` ("discriminator" or "generator").
 """
 import collections
 
@@ -13,23 +15,31 @@ import tensorflow as tf
 
 from compare_ssgan.gans import randomness
 
+STEPS = ("discriminator", "generator")
+
 DiscriminatorOutput = collections.namedtuple("DiscriminatorOutput", ["logits", "features"])
 
 
 class StepContext:
-  """What one sub-step sees: reals, latents, fakes, a seed and the networks.
+  """What one sub-step sees: the judged reals and fakes, latents, a seed and the networks.
 
-  `fake_images` carry gradients to G in the G step and are stop-gradient in the D step.
+  `real_images` / `fake_images` (and their labels) are what D judges as "real" / "fake":
+  the data batch and G's output after every term's `transform_discriminator_inputs`
+  (augment-both). Terms build their views from these, so a view and its group's own D
+  output start from the same image (with augment-both + rotation, classes 0-3 are the
+  augmented image and its rotations, not a shortcut). `generated_images` is G's raw output,
+  for losses in image space. Fakes carry gradients to G in the G step; the D step passes
+  stop-gradient fakes. `gan` needs `terms`, `generator`, `discriminator`, `conditional`.
   """
 
-  def __init__(self, gan, real_images, real_labels, z, fake_labels, fake_images, seed):
+  def __init__(self, gan, real_images, real_labels, z, fake_labels, generated_images,
+               seed):
     self.gan = gan
-    self.real_images = real_images
-    self.real_labels = real_labels
     self.z = z
-    self.fake_labels = fake_labels
-    self.fake_images = fake_images
     self.seed = seed
+    self.generated_images = generated_images
+    self.real_images, self.real_labels = self.judge(real_images, real_labels, "real")
+    self.fake_images, self.fake_labels = self.judge(generated_images, fake_labels, "fake")
 
   @property
   def local_batch_size(self):
@@ -41,6 +51,13 @@ class StepContext:
 
   def generate(self, z, labels):
     return self.gan.generator(z, labels, training=True)
+
+  def judge(self, images, labels, group):
+    """`images` as D judges them in `group` ("real" / "fake"): every term's transform, with
+    this step's seeds, so a batch of the same shape gets the same per-row transform."""
+    for term in self.gan.terms:
+      images, labels = term.transform_discriminator_inputs(self, images, labels, group)
+    return images, labels
 
 
 class DiscriminatorBatch:
@@ -78,6 +95,39 @@ class DiscriminatorBatch:
             for name, l, f in zip(self._groups, split_logits, split_features)}
 
 
+def _check_step(step):
+  if step not in STEPS:
+    raise ValueError(f"Unknown step {step!r}; expected one of {STEPS}.")
+
+
+def discriminator_outputs(ctx, step, with_real=True):
+  """The sub-step's single D call: "real" (unless not `with_real`), "fake", then every
+  term's groups for `step` ("discriminator" / "generator"). Returns {group: output}."""
+  _check_step(step)
+  batch = DiscriminatorBatch(ctx.gan.conditional)
+  if with_real:
+    batch.add("real", ctx.real_images, ctx.real_labels)
+  batch.add("fake", ctx.fake_images, ctx.fake_labels)
+  for term in ctx.gan.terms:
+    if step == "discriminator":
+      term.add_d_step_inputs(ctx, batch)
+    else:
+      term.add_g_step_inputs(ctx, batch)
+  return batch.run(ctx.gan.discriminator)
+
+
+def terms_loss(ctx, outputs, step):
+  """The sum of every term's loss for `step` on `outputs`, and all their metrics."""
+  _check_step(step)
+  loss, metrics = tf.constant(0.0), {}
+  for term in ctx.gan.terms:
+    step_loss = term.d_step_loss if step == "discriminator" else term.g_step_loss
+    term_loss, term_metrics = step_loss(ctx, outputs)
+    loss += term_loss
+    metrics.update(term_metrics)
+  return loss, metrics
+
+
 class AuxiliaryTerm(keras.layers.Layer):
   """Base class: a term adds D inputs and returns (loss, metrics) for the D and G steps.
 
@@ -98,7 +148,8 @@ class AuxiliaryTerm(keras.layers.Layer):
 
   def transform_discriminator_inputs(self, ctx, images, labels, group):
     """Changes what D judges as `group` ("real" / "fake") in both steps. Identity here;
-    augment-both overrides it. The penalty sees the transformed images too."""
+    augment-both overrides it. The penalty and every term's views see the transformed
+    images too (`StepContext.real_images`). `ctx` has its seed, not yet its images."""
     del ctx, group
     return images, labels
 

@@ -8,6 +8,10 @@ bCR (Zhao et al., "Improved CR", AAAI 2021): the same T on reals *and* fakes,
 lambda_real * ||D(x) - D(T(x))||^2 + lambda_fake * ||D(G(z)) - D(T(G(z)))||^2 in the D
 step only; lambda_real = lambda_fake = 10. The squared norm is averaged over the batch
 (the logits are [N, 1]). Gradients flow through both D(x) and D(T(x)).
+
+x is the image D judges as real (with augment-both, the augmented one): the pair is the
+"real" group's own output D(x) and D(T(x)), so CR asks D to be invariant to T around the
+inputs it is trained on, as Zhao et al. define it, not to the gap between two augmentations.
 """
 import gin
 import tensorflow as tf

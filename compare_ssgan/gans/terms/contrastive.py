@@ -4,7 +4,9 @@ GAN Training").
 Each image gets two SimCLR views; a projection head on D's penultimate features maps them
 to embeddings; NT-Xent (Chen et al. 2020) pulls the two views of an image together against
 all other views of the *global* batch (gathered across replicas). It is computed on reals
-and, separately, on (stop-gradient) fakes and added to D's loss; G gets no term.
+and, separately, on (stop-gradient) fakes and added to D's loss; G gets no term. The views
+are of the images D judges (with augment-both: SimCLR's views of the augmented images, the
+distribution D is trained on).
 
 The GAN paper's appendix (head, temperature, weight, augmentation strengths) could not be
 retrieved; the defaults are SimCLR's CIFAR-10 settings (temperature 0.5, colour strength

@@ -7,7 +7,8 @@ Defaults lambda_dis = 5, lambda_gen = 0.5, sigma = 0.03 (papers.md §3.3, two th
 implementations; StudioGAN uses 20 / 0.5 / 0.05). Distances are means over the batch of the
 squared L2 norm on D's logits, and means over all pixels for images (MSE, as those
 implementations do, which keeps lambda_gen on the scale of the GAN loss). The fakes G(z')
-get the same labels as G(z).
+get the same labels as G(z). D judges G(z') as it judges the "fake" group (with
+augment-both: the same per-row transform), so only the latent perturbation differs.
 """
 import gin
 import tensorflow as tf
@@ -42,7 +43,8 @@ class LatentConsistencyTerm(base.AuxiliaryTerm):
 
   def add_d_step_inputs(self, ctx, batch):
     if self.weight_d:
-      batch.add(GROUP, tf.stop_gradient(self.perturbed_fakes(ctx)), ctx.fake_labels)
+      batch.add(GROUP, *ctx.judge(tf.stop_gradient(self.perturbed_fakes(ctx)),
+                                  ctx.fake_labels, "fake"))
 
   def d_step_loss(self, ctx, outputs):
     if not self.weight_d:
@@ -53,7 +55,7 @@ class LatentConsistencyTerm(base.AuxiliaryTerm):
   def g_step_loss(self, ctx, outputs):
     if not self.weight_g:
       return tf.constant(0.0), {}
-    distance = tf.reduce_mean(tf.square(ctx.fake_images - self.perturbed_fakes(ctx)))
+    distance = tf.reduce_mean(tf.square(ctx.generated_images - self.perturbed_fakes(ctx)))
     return -self.weight_g * distance, {"zcr_g": distance}
 
 

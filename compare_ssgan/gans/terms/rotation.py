@@ -5,7 +5,9 @@ by 90, 180 and 270 degrees (exact `rot90`, stacked all-90, all-180, all-270) and
 step's single D call. A 4-way linear head on D's final features (spectrally normalized
 when D is) classifies {the n originals: 0, rotations: 1, 2, 3}. D minimises
 beta * CE on reals only; G minimises alpha * CE on its fakes only (the rotation task is
-collaborative). The GAN loss sees the unrotated images only.
+collaborative). The GAN loss sees the unrotated images only. The rotated images are those
+D judges (with augment-both: the augmented ones), so class 0 and classes 1-3 differ only
+by the rotation.
 
 Unlike compare_gan, the rotated fakes of a conditional GAN carry their *sampled* labels
 (compare_gan tiles the real labels there), and the D step does not pass rotated fakes
