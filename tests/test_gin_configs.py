@@ -14,6 +14,8 @@ import tensorflow_datasets as tfds
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
 from compare_ssgan import main
+from compare_ssgan.architectures import normalization
+from compare_ssgan.gans import gan
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
 from tests import tiny_configs
@@ -66,6 +68,24 @@ def test_configs_exist_for_every_paper_cell():
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_parses(config):
   main.parse_gin(_files(config), [])
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_config_uses_tf1_adam_epsilon(config):
+  # The paper cells were trained with TF1's AdamOptimizer (epsilon 1e-8, Keras 3: 1e-7).
+  main.parse_gin(_files(config), [])
+  assert gan.ADAM(learning_rate=1e-4).epsilon == 1e-8
+
+
+@pytest.mark.parametrize("config,gain", [
+    ("gin_configs/ssgan_paper/cifar10_cond.gin", 0.0),
+    ("gin_configs/ssgan_paper/imagenet128_cond.gin", 0.0),
+    ("gin_configs/zhao2020_augment/biggan_cifar10_base.gin", 1.0)])
+def test_conditional_cells_bind_the_documented_cbn_gain(config, gain):
+  # Cond-GAN reproduces compare_gan's W y; the BigGAN cells use the fixed 1 + W y.
+  main.parse_gin([config], [])
+  cbn = normalization.make_norm("conditional_batch_norm", 4, name="cbn")
+  assert cbn.gain_offset == gain
 
 
 @pytest.mark.slow

@@ -23,10 +23,9 @@ class Generator(base.BaseGenerator):
 
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=32, **kwargs):
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
-    self.seed_shape = base.downscaled_size(self.image_shape, 4, "dcgan") + (2 * ch,)
+    seed_shape = base.downscaled_size(self.image_shape, 4, "dcgan") + (2 * ch,)
     sn = self.spectral_norm
-    self.fc = ops.Dense(
-        self.seed_shape[0] * self.seed_shape[1] * 2 * ch, use_sn=sn, name="fc")
+    self.fc = ops.FeatureMapDense(seed_shape, use_sn=sn, name="fc")
     self.bn1 = self.norm(2 * ch, "bn1")
     self.deconv1 = ops.Conv2DTranspose(ch, 4, 2, use_sn=sn, name="deconv1")
     self.bn2 = self.norm(ch, "bn2")
@@ -34,7 +33,7 @@ class Generator(base.BaseGenerator):
                                        name="deconv2")
 
   def _generate(self, z, y, training):
-    h = tf.reshape(self.fc(z), (-1,) + self.seed_shape)
+    h = self.fc(z)
     h = tf.nn.relu(self.bn1(h, z=z, y=y, training=training))
     h = tf.nn.relu(self.bn2(self.deconv1(h), z=z, y=y, training=training))
     return (tf.nn.tanh(self.deconv2(h)) + 1.0) / 2.0

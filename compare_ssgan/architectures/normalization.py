@@ -15,6 +15,7 @@ from compare_ssgan.architectures import ops
 
 NORMALIZATIONS = ("none", "batch_norm", "conditional_batch_norm",
                   "self_modulated_batch_norm")
+CONDITIONAL_GAINS = ("one_plus_linear", "linear")
 
 
 class StandardizeBatch(keras.layers.Layer):
@@ -125,14 +126,20 @@ class BatchNorm(keras.layers.Layer):
 
 
 class ConditionalBatchNorm(ops.BuildsOnFirstCall, keras.layers.Layer):
-  """Standardize, then gamma = 1 + W_g y and beta = W_b y (no biases).
+  """Standardize, then gamma = 1 + W_g y (or W_g y) and beta = W_b y (no biases).
 
   The "+1" centres the initial gain at 1; compare_gan omits it (its issue #54),
-  which makes the gains start near 0 under N(0, 0.02) init.
+  which makes the gains start near 0 under N(0, 0.02) init. `gain` selects:
+  "one_plus_linear" (1 + W_g y, the fix) or "linear" (W_g y, compare_gan's).
   """
 
-  def __init__(self, num_channels, use_sn=False, **kwargs):
+  def __init__(self, num_channels, use_sn=False, gain="one_plus_linear",
+               **kwargs):
     super().__init__(**kwargs)
+    if gain not in CONDITIONAL_GAINS:
+      raise ValueError(f"conditional_batch_norm.gain must be one of "
+                       f"{CONDITIONAL_GAINS}, got {gain!r}.")
+    self.gain_offset = 1.0 if gain == "one_plus_linear" else 0.0
     self.standardize = make_standardize_batch()
     self.gamma = ops.Dense(num_channels, use_bias=False, use_sn=use_sn,
                            name="gamma")
@@ -144,10 +151,18 @@ class ConditionalBatchNorm(ops.BuildsOnFirstCall, keras.layers.Layer):
     if y is None:
       raise ValueError("conditional_batch_norm needs the conditioning y.")
     rank = len(x.shape)
-    gamma = 1.0 + _per_example(self.gamma(y), rank)
+    gamma = self.gain_offset + _per_example(self.gamma(y), rank)
     beta = _per_example(self.beta(y), rank)
     out = self.standardize(x, training=training) * gamma + beta
     return tf.cast(out, self.compute_dtype)
+
+
+@gin.configurable("conditional_batch_norm", allowlist=["gain"])
+def make_conditional_batch_norm(num_channels, use_sn, name,
+                                gain="one_plus_linear"):
+  """cBN with gin `conditional_batch_norm.gain` (see ConditionalBatchNorm)."""
+  return ConditionalBatchNorm(num_channels, use_sn=use_sn, gain=gain,
+                              name=name)
 
 
 class SelfModulatedBatchNorm(ops.BuildsOnFirstCall, keras.layers.Layer):
@@ -191,7 +206,7 @@ def make_norm(kind, num_channels, use_sn=False, name=None):
   if kind == "batch_norm":
     return BatchNorm(num_channels, name=name)
   if kind == "conditional_batch_norm":
-    return ConditionalBatchNorm(num_channels, use_sn=use_sn, name=name)
+    return make_conditional_batch_norm(num_channels, use_sn, name)
   if kind == "self_modulated_batch_norm":
     return make_self_modulated_batch_norm(num_channels, use_sn, name)
   raise ValueError(f"Unknown batch norm {kind!r}; expected one of "

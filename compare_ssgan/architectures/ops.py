@@ -7,6 +7,8 @@ float32 and are cast to the layer's compute dtype in `call`, so a
 mixed-precision policy computes in bf16/fp16 while spectral norm stays float32.
 """
 
+import math
+
 import gin
 import keras
 import tensorflow as tf
@@ -85,6 +87,17 @@ class Dense(_KernelLayer):
   def call(self, x):
     x = tf.cast(x, self.compute_dtype)
     return self._maybe_add_bias(tf.matmul(x, self.normalized_kernel()))
+
+
+class FeatureMapDense(Dense):
+  """A generator's first layer: x @ W (+ b) reshaped to an [N, H, W, C] map."""
+
+  def __init__(self, map_shape, **kwargs):
+    super().__init__(math.prod(map_shape), **kwargs)
+    self.map_shape = tuple(map_shape)
+
+  def call(self, x):
+    return tf.reshape(super().call(x), (-1,) + self.map_shape)
 
 
 class Conv2D(_KernelLayer):

@@ -1,7 +1,5 @@
 """Architecture registry: name -> (Generator, Discriminator)."""
 
-import gin
-
 from compare_ssgan.architectures import dcgan
 from compare_ssgan.architectures import resnet_biggan
 from compare_ssgan.architectures import resnet_cifar
@@ -24,12 +22,11 @@ def _module(architecture):
   return ARCHITECTURES[architecture]
 
 
-@gin.configurable("make_generator", allowlist=["architecture"])
 def make_generator(architecture, image_shape, z_dim=128, num_classes=0):
   """Builds the named generator with all its variables created.
 
   Call it inside `strategy.scope()` when training with a tf.distribute
-  strategy. `architecture` can be bound in gin as `make_generator.architecture`.
+  strategy. The architecture is chosen in gin as `GAN.architecture`.
   """
   g = _module(architecture).Generator(image_shape, z_dim=z_dim,
                                       num_classes=num_classes)
@@ -37,7 +34,6 @@ def make_generator(architecture, image_shape, z_dim=128, num_classes=0):
   return g
 
 
-@gin.configurable("make_discriminator", allowlist=["architecture"])
 def make_discriminator(architecture, image_shape, num_classes=0):
   """Builds the named discriminator with all its variables created."""
   d = _module(architecture).Discriminator(image_shape,

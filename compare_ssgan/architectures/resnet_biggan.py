@@ -17,7 +17,6 @@ import keras
 import tensorflow as tf
 
 from compare_ssgan.architectures import attention
-from compare_ssgan.architectures import base
 from compare_ssgan.architectures import normalization
 from compare_ssgan.architectures import ops
 from compare_ssgan.architectures import resnet_blocks
@@ -38,19 +37,28 @@ def _multipliers(table, image_shape):
   return table[h]
 
 
-def _attention_layers(block_names, channels, blocks_with_attention, use_sn):
-  """{block name: NonLocalBlock} for the blocks listed (comma-separated)."""
+def _add_attention(network, channels, blocks_with_attention, use_sn):
+  """Sets network.attention: a NonLocalBlock after each block listed.
+
+  Args:
+    network: A ResNet G or D whose `blocks` exist.
+    channels: Output channels of each block.
+    blocks_with_attention: Comma-separated block names.
+    use_sn: Spectral norm in the attention layers.
+  """
   wanted = set(blocks_with_attention.split(","))
-  return {name: attention.NonLocalBlock(c, use_sn=use_sn,
-                                        name=f"{name}_non_local_block")
-          for name, c in zip(block_names, channels) if name in wanted}
+  network.attention = {
+      block.name: attention.NonLocalBlock(
+          c, use_sn=use_sn, name=f"{block.name}_non_local_block")
+      for block, c in zip(network.blocks, channels) if block.name in wanted}
+  ops.checkpoint_as_attributes(network, network.attention.values())
 
 
 @gin.configurable("resnet_biggan.Generator",
                   allowlist=["ch", "blocks_with_attention", "hierarchical_z",
                              "embed_z", "embed_y", "embed_y_dim",
                              "embed_bias"])
-class Generator(base.BaseGenerator):
+class Generator(resnet_blocks.ResNetGenerator):
   """fc -> 4x4x(m0 ch) -> up blocks (+ attention) -> BN, ReLU, conv3x3.
 
   Args:
@@ -75,55 +83,28 @@ class Generator(base.BaseGenerator):
     mult = _multipliers(_G_MULTIPLIERS, self.image_shape)
     in_ch = [m * ch for m in mult[:-1]]
     out_ch = [m * ch for m in mult[1:]]
-    n = len(in_ch)
-    if hierarchical_z and self.z_dim % (n + 1):
-      raise ValueError(f"hierarchical_z at {self.image_shape[0]} px needs "
-                       f"z_dim divisible by {n + 1}, got {self.z_dim}.")
     sn = self.spectral_norm
-    self.seed_shape = (4, 4, in_ch[0])
-    self.hierarchical_z = hierarchical_z
-    self.embed_z = (ops.Dense(self.z_dim, use_bias=embed_bias, name="embed_z")
-                    if embed_z else None)
-    self.embed_y = (ops.Dense(embed_y_dim, use_bias=embed_bias,
-                              name="embed_y")
-                    if embed_y and self.num_classes else None)
-    self.fc_noise = ops.Dense(16 * in_ch[0], use_sn=sn, name="fc_noise")
+    self.add_latent_layers(
+        (4, 4, in_ch[0]), len(in_ch), fc_use_sn=sn,
+        hierarchical_z=hierarchical_z, embed_z=embed_z, embed_y=embed_y,
+        embed_y_dim=embed_y_dim, use_bias=embed_bias)
     self.blocks = [resnet_blocks.big_gan_block(a, b, "up", self.norm, sn,
                                                name=f"B{i + 1}")
                    for i, (a, b) in enumerate(zip(in_ch, out_ch))]
-    self.attention = _attention_layers([b.name for b in self.blocks], out_ch,
-                                       blocks_with_attention, sn)
     ops.checkpoint_as_attributes(self, self.blocks)
-    ops.checkpoint_as_attributes(self, self.attention.values())
+    _add_attention(self, out_ch, blocks_with_attention, sn)
     # Always a plain BN here, whatever G.batch_norm says (as in compare_gan).
     self.final_norm = normalization.BatchNorm(out_ch[-1], name="final_norm")
     self.final_conv = ops.Conv2D(self.image_shape[2], 3, use_sn=sn,
                                  name="final_conv")
 
-  def _generate(self, z, y, training):
-    if self.embed_z is not None:
-      z = self.embed_z(z)
-    if self.embed_y is not None:
-      y = self.embed_y(y)
-    n = len(self.blocks)
-    if self.hierarchical_z:
-      z0, *z_blocks = tf.split(z, n + 1, axis=1)
-      y_blocks = ([tf.concat([zi, y], axis=1) for zi in z_blocks]
-                  if y is not None else [None] * n)
-    else:
-      z0, z_blocks, y_blocks = z, [z] * n, [y] * n
-    h = tf.reshape(self.fc_noise(z0), (-1,) + self.seed_shape)
-    for block, zi, yi in zip(self.blocks, z_blocks, y_blocks):
-      h = block(h, z=zi, y=yi, training=training)
-      if block.name in self.attention:
-        h = self.attention[block.name](h)
-    h = tf.nn.relu(self.final_norm(h, training=training))
-    return (tf.nn.tanh(self.final_conv(h)) + 1.0) / 2.0
+  def output_activation(self, x):
+    return (tf.nn.tanh(x) + 1.0) / 2.0
 
 
 @gin.configurable("resnet_biggan.Discriminator",
                   allowlist=["ch", "blocks_with_attention", "project_y"])
-class Discriminator(base.BaseDiscriminator):
+class Discriminator(resnet_blocks.ResNetDiscriminator):
   """Down blocks (the last one keeps the size) -> ReLU -> sum pool -> fc.
 
   Blocks whose input and output widths match have no skip connection. The
@@ -140,7 +121,8 @@ class Discriminator(base.BaseDiscriminator):
 
   def __init__(self, image_shape, num_classes=0, ch=96,
                blocks_with_attention="B1", project_y=True, **kwargs):
-    super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
+    super().__init__(image_shape, num_classes, project_y=project_y,
+                     sum_pool=True, **kwargs)
     out_ch = [m * ch for m in _multipliers(_D_MULTIPLIERS, self.image_shape)]
     in_ch = [self.image_shape[2]] + out_ch[:-1]
     n = len(out_ch)
@@ -149,21 +131,7 @@ class Discriminator(base.BaseDiscriminator):
             a, b, "down" if i < n - 1 else "none", self.norm,
             self.spectral_norm, name=f"B{i + 1}", add_shortcut=a != b)
         for i, (a, b) in enumerate(zip(in_ch, out_ch))]
-    self.attention = _attention_layers([b.name for b in self.blocks], out_ch,
-                                       blocks_with_attention,
-                                       self.spectral_norm)
     ops.checkpoint_as_attributes(self, self.blocks)
-    ops.checkpoint_as_attributes(self, self.attention.values())
+    _add_attention(self, out_ch, blocks_with_attention, self.spectral_norm)
     self.build_head(out_ch[-1],
                     embedding_initializer=keras.initializers.GlorotNormal())
-
-  def _feature_map(self, x, training):
-    for block in self.blocks:
-      x = block(x, training=training)
-      if block.name in self.attention:
-        x = self.attention[block.name](x)
-    return tf.nn.relu(x)
-
-  def _pool(self, feature_map, training):
-    del training
-    return tf.reduce_sum(feature_map, axis=[1, 2])

@@ -1,4 +1,4 @@
-"""ResNet blocks shared by the ResNet generators and discriminators.
+"""ResNet blocks, and the forward passes shared by the ResNet G's and D's.
 
 Main path: norm -> ReLU -> [up] conv3x3 -> norm -> ReLU -> conv3x3 -> [down].
 Upsampling ("up", generators) happens before the first conv; downsampling
@@ -10,6 +10,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan.architectures import base
 from compare_ssgan.architectures import ops
 
 
@@ -74,3 +75,99 @@ def big_gan_block(in_channels, out_channels, scale, norm_fn, use_sn, name,
   return ResNetBlock(in_channels, out_channels, scale, norm_fn, use_sn=use_sn,
                      shortcut_kernel_size=1, add_shortcut=add_shortcut,
                      name=name)
+
+
+class ResNetGenerator(base.BaseGenerator):
+  """[embed z, y] -> fc_noise -> blocks (+ attention) -> norm, ReLU, conv.
+
+  Subclasses create, in this order (it fixes the seeded initial weights):
+  `add_latent_layers(...)` (the z / y embeddings and `fc_noise`), `blocks`,
+  optionally `attention` ({block name: layer applied after that block}),
+  `final_norm` and `final_conv`, and override `output_activation` unless the
+  output is a sigmoid.
+  """
+
+  def __init__(self, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    self.attention = {}
+
+  def add_latent_layers(self, seed_shape, num_blocks, fc_use_sn,
+                        hierarchical_z=False, embed_z=False, embed_y=False,
+                        embed_y_dim=None, **embedding_kwargs):
+    """Creates the optional z / y embeddings, then fc_noise: z -> seed_shape.
+
+    Args:
+      seed_shape: (H, W, C) of the first feature map.
+      num_blocks: Number of G blocks (hierarchical z has num_blocks + 1 chunks).
+      fc_use_sn: Spectral norm on fc_noise.
+      hierarchical_z: Split z into num_blocks + 1 chunks: chunk 0 feeds
+        fc_noise and block i is conditioned on chunk i, and on [chunk i, y]
+        when conditional. Needs z_dim divisible by num_blocks + 1.
+      embed_z: Replace z by a learned linear embedding of the same size.
+      embed_y: Replace the one-hot y by a learned embedding of size
+        embed_y_dim (ignored when unconditional).
+      embed_y_dim: Size of the y embedding.
+      **embedding_kwargs: `ops.Dense` options of the two embeddings.
+    """
+    if hierarchical_z and self.z_dim % (num_blocks + 1):
+      raise ValueError(f"hierarchical_z with {num_blocks} blocks needs z_dim "
+                       f"divisible by {num_blocks + 1}, got {self.z_dim}.")
+    self.hierarchical_z = hierarchical_z
+    self.embed_z = (ops.Dense(self.z_dim, name="embed_z", **embedding_kwargs)
+                    if embed_z else None)
+    self.embed_y = (ops.Dense(embed_y_dim, name="embed_y", **embedding_kwargs)
+                    if embed_y and self.num_classes else None)
+    self.fc_noise = ops.FeatureMapDense(seed_shape, use_sn=fc_use_sn,
+                                        name="fc_noise")
+
+  def output_activation(self, x):
+    return tf.nn.sigmoid(x)
+
+  def _latents_per_block(self, z, y):
+    """(fc_noise's z, each block's z, each block's y)."""
+    n = len(self.blocks)
+    if not self.hierarchical_z:
+      return z, [z] * n, [y] * n
+    z0, *z_blocks = tf.split(z, n + 1, axis=1)
+    y_blocks = ([tf.concat([zi, y], axis=1) for zi in z_blocks]
+                if y is not None else [None] * n)
+    return z0, z_blocks, y_blocks
+
+  def _generate(self, z, y, training):
+    if self.embed_z is not None:
+      z = self.embed_z(z)
+    if self.embed_y is not None:
+      y = self.embed_y(y)
+    z0, z_blocks, y_blocks = self._latents_per_block(z, y)
+    h = self.fc_noise(z0)
+    for block, zi, yi in zip(self.blocks, z_blocks, y_blocks):
+      h = block(h, z=zi, y=yi, training=training)
+      if block.name in self.attention:
+        h = self.attention[block.name](h)
+    h = tf.nn.relu(self.final_norm(h, z=z, y=y, training=training))
+    return self.output_activation(self.final_conv(h))
+
+
+class ResNetDiscriminator(base.BaseDiscriminator):
+  """Blocks (+ attention) -> ReLU -> pool over H, W (mean; sum if sum_pool).
+
+  Subclasses create `blocks`, optionally `attention` ({block name: layer
+  applied after that block}), and the head.
+  """
+
+  def __init__(self, *args, sum_pool=False, **kwargs):
+    super().__init__(*args, **kwargs)
+    self.sum_pool = sum_pool
+    self.attention = {}
+
+  def _feature_map(self, x, training):
+    for block in self.blocks:
+      x = block(x, training=training)
+      if block.name in self.attention:
+        x = self.attention[block.name](x)
+    return tf.nn.relu(x)
+
+  def _pool(self, feature_map, training):
+    del training
+    pool = tf.reduce_sum if self.sum_pool else tf.reduce_mean
+    return pool(feature_map, axis=[1, 2])

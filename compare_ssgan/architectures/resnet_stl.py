@@ -4,7 +4,6 @@ Works for any H, W divisible by 8 (G starts from H/8 x W/8).
 """
 
 import gin
-import tensorflow as tf
 
 from compare_ssgan.architectures import base
 from compare_ssgan.architectures import ops
@@ -12,7 +11,7 @@ from compare_ssgan.architectures import resnet_blocks
 
 
 @gin.configurable("resnet_stl.Generator", allowlist=["ch"])
-class Generator(base.BaseGenerator):
+class Generator(resnet_blocks.ResNetGenerator):
   """fc -> (H/8)x(W/8)x8ch -> up blocks 8ch->4ch->2ch->ch -> norm, ReLU, conv.
 
   As in compare_gan, fc_noise and final_conv never use spectral norm (the
@@ -21,28 +20,19 @@ class Generator(base.BaseGenerator):
 
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=64, **kwargs):
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
-    base.downscaled_size(self.image_shape, 8, "resnet_stl")
-    h, w, colors = self.image_shape
-    self.seed_shape = (h // 8, w // 8, 8 * ch)
-    self.fc_noise = ops.Dense(h // 8 * w // 8 * 8 * ch, name="fc_noise")
+    seed_h, seed_w = base.downscaled_size(self.image_shape, 8, "resnet_stl")
+    self.add_latent_layers((seed_h, seed_w, 8 * ch), 3, fc_use_sn=False)
     self.blocks = [
         resnet_blocks.ResNetBlock(a * ch, b * ch, "up", self.norm,
                                   use_sn=self.spectral_norm, name=f"B{i + 1}")
         for i, (a, b) in enumerate(((8, 4), (4, 2), (2, 1)))]
     ops.checkpoint_as_attributes(self, self.blocks)
     self.final_norm = self.norm(ch, "final_norm")
-    self.final_conv = ops.Conv2D(colors, 3, name="final_conv")
-
-  def _generate(self, z, y, training):
-    h = tf.reshape(self.fc_noise(z), (-1,) + self.seed_shape)
-    for block in self.blocks:
-      h = block(h, z=z, y=y, training=training)
-    h = tf.nn.relu(self.final_norm(h, z=z, y=y, training=training))
-    return tf.nn.sigmoid(self.final_conv(h))
+    self.final_conv = ops.Conv2D(self.image_shape[2], 3, name="final_conv")
 
 
 @gin.configurable("resnet_stl.Discriminator", allowlist=["ch", "project_y"])
-class Discriminator(base.BaseDiscriminator):
+class Discriminator(resnet_blocks.ResNetDiscriminator):
   """B0 colors->ch, then ch->2ch->4ch->8ch->16ch; all down but the last.
 
   Then ReLU and a mean pool: h has 16ch values.
@@ -60,12 +50,3 @@ class Discriminator(base.BaseDiscriminator):
         for i in range(5)]
     ops.checkpoint_as_attributes(self, self.blocks)
     self.build_head(16 * ch)
-
-  def _feature_map(self, x, training):
-    for block in self.blocks:
-      x = block(x, training=training)
-    return tf.nn.relu(x)
-
-  def _pool(self, feature_map, training):
-    del training
-    return tf.reduce_mean(feature_map, axis=[1, 2])

@@ -103,29 +103,31 @@ def flip_and_translate(images, seed, strength=0.125):
   return random_translation(images, randomness.fold_in(seed, "translate"), strength)
 
 
-@gin.configurable("zoom_in", denylist=["images", "seed"])
-def zoom_in(images, seed, strength=0.2):
-  """Crops a random square of side 1/s of the image, s ~ U[1, 1 + strength], upsamples it."""
+def _view_random_box(images, seed, strength, box_side):
+  """Resamples each image from a box of side box_side(side, s), s ~ U[1, 1 + strength].
+
+  The box's top-left corner is uniform in [0, side - box side] (a negative range when
+  the box is larger than the image, so that it always contains the whole image).
+  """
   _, height, width, _ = images.shape
   scale = uniform(images, randomness.fold_in(seed, "scale"), minval=1.0,
                    maxval=1.0 + strength)
   position = uniform(images, randomness.fold_in(seed, "position"), shape=(2,))
-  box_h, box_w = height / scale, width / scale
+  box_h, box_w = box_side(height, scale), box_side(width, scale)
   return crop_boxes(images, position[:, 0] * (height - box_h),
                      position[:, 1] * (width - box_w), box_h, box_w)
+
+
+@gin.configurable("zoom_in", denylist=["images", "seed"])
+def zoom_in(images, seed, strength=0.2):
+  """Crops a random square of side 1/s of the image, s ~ U[1, 1 + strength], upsamples it."""
+  return _view_random_box(images, seed, strength, lambda side, s: side / s)
 
 
 @gin.configurable("zoom_out", denylist=["images", "seed"])
 def zoom_out(images, seed, strength=0.4):
   """Shrinks by s ~ U[1, 1 + strength] at a random place, reflect-filling the border."""
-  _, height, width, _ = images.shape
-  scale = uniform(images, randomness.fold_in(seed, "scale"), minval=1.0,
-                   maxval=1.0 + strength)
-  position = uniform(images, randomness.fold_in(seed, "position"), shape=(2,))
-  box_h, box_w = height * scale, width * scale
-  # The viewed box always contains the whole image: top in [H - box_h, 0].
-  return crop_boxes(images, position[:, 0] * (height - box_h),
-                     position[:, 1] * (width - box_w), box_h, box_w)
+  return _view_random_box(images, seed, strength, lambda side, s: side * s)
 
 
 @gin.configurable("cutout", denylist=["images", "seed"])

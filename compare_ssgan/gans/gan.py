@@ -71,11 +71,11 @@ class GAN(tf.Module):
     self.g_orthogonal_weight = g_orthogonal_weight
     self.d_orthogonal_weight = d_orthogonal_weight
 
+    # The registry returns the networks with all their variables created.
     self.generator = registry.make_generator(architecture, self.image_shape, z_dim,
                                              self.num_classes)
     self.discriminator = registry.make_discriminator(architecture, self.image_shape,
                                                      self.num_classes)
-    self._build(self.generator, self.discriminator)
     if conditional and not (self.discriminator.project_y or
                             self.generator.batch_norm == "conditional_batch_norm"):
       logging.warning("GAN.conditional=True, but neither G (G.batch_norm=%r) nor D "
@@ -89,7 +89,6 @@ class GAN(tf.Module):
     if g_use_ema:
       ema_generator = registry.make_generator(architecture, self.image_shape, z_dim,
                                               self.num_classes)
-      self._build(ema_generator, None)
       for avg, var in zip(ema_generator.variables, self.generator.variables):
         avg.assign(var)
       self.ema = ema_lib.GeneratorEMA(self.generator, ema_generator)
@@ -121,14 +120,6 @@ class GAN(tf.Module):
     owned = [v for t in self.terms if t.optimizer == "generator"
              for v in t.trainable_variables]
     return self.generator.trainable_variables + owned
-
-  def _build(self, generator, discriminator):
-    """Creates the variables with one tiny forward pass."""
-    z = tf.zeros([2, self.z_dim])
-    labels = tf.zeros([2], tf.int32) if self.conditional else None
-    images = generator(z, labels, training=False)
-    if discriminator is not None:
-      discriminator(images, labels, training=False)
 
   def sample_latents(self, batch_size, seed):
     """z and fake labels for this replica's rows of the global batch."""

@@ -1,10 +1,8 @@
 """Weight regularizers: BigGAN's orthogonal regularization."""
-import gin
 import tensorflow as tf
 
 
-@gin.configurable("orthogonal_regularization", allowlist=["beta"])
-def orthogonal_regularization(variables, beta=1e-4):
+def orthogonal_regularization(variables, beta):
   """Brock et al. 2019: beta * ||W^T W * (1 - I)||_F^2 summed over kernels.
 
   Only off-diagonal terms are penalised (the BigGAN variant), so filter norms stay free.

@@ -122,12 +122,14 @@ def test_bad_configurations_raise():
     d(tf.zeros([2, 32, 32, 1]))
 
 
-def test_registry_names_and_gin_binding():
+def test_registry_names_and_built_networks():
   assert sorted(registry.ARCHITECTURES) == [
       "dcgan", "resnet_biggan", "resnet_cifar", "resnet_stl", "sndcgan"]
-  gin.parse_config('make_generator.architecture = "dcgan"')
-  g = registry.make_generator(image_shape=(32, 32, 1), z_dim=64)
+  g = registry.make_generator("dcgan", (32, 32, 1), z_dim=64)
   assert isinstance(g, dcgan.Generator) and g.built and g.weights
+  # The architecture is GAN.architecture; the registry has no knob the GAN overrides.
+  with pytest.raises(ValueError, match="make_generator"):
+    gin.parse_config('make_generator.architecture = "dcgan"')
 
 
 def test_unconditional_models_ignore_labels():

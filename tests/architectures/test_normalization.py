@@ -69,17 +69,29 @@ def test_conditional_bn_with_zero_embedding_equals_bn():
                              bn(x, training=True).numpy(), atol=1e-5)
 
 
-def test_conditional_bn_gain_is_one_plus_linear():
+@pytest.mark.parametrize("gain,offset", [(None, 1.0), ("one_plus_linear", 1.0),
+                                         ("linear", 0.0)])
+def test_conditional_bn_gain(gain, offset):
+  # Default: 1 + W y (compare_gan issue #54 fixed); "linear": compare_gan's W y.
+  if gain is not None:
+    gin.bind_parameter("conditional_batch_norm.gain", gain)
   x = _data()
   y = tf.one_hot([0, 1, 2, 0, 1, 2], 3).numpy()
-  cbn = normalization.ConditionalBatchNorm(4)
+  cbn = normalization.make_norm("conditional_batch_norm", 4, name="cbn")
   out = cbn(x, y=y, training=True).numpy()
-  gamma = 1.0 + y @ cbn.gamma.kernel.numpy()
+  gamma = offset + y @ cbn.gamma.kernel.numpy()
   beta = y @ cbn.beta.kernel.numpy()
   x_hat = _standardize(x, x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2)))
   np.testing.assert_allclose(
       out, x_hat * gamma[:, None, None, :] + beta[:, None, None, :],
       atol=1e-4)
+
+
+def test_conditional_bn_rejects_unknown_gain():
+  gin.bind_parameter("conditional_batch_norm.gain", "one_plus")
+  with pytest.raises(ValueError, match=r"conditional_batch_norm.gain .*"
+                                       r"'one_plus_linear'.*got 'one_plus'"):
+    normalization.make_norm("conditional_batch_norm", 4, name="cbn")
 
 
 def test_self_modulated_bn():

@@ -1,10 +1,16 @@
 """The latent prior, truncation, and the EMA of G."""
+import collections
+import functools
+
+import gin
 import numpy as np
 import pytest
 import scipy.stats
 import tensorflow as tf
 
+from compare_ssgan.architectures import base
 from compare_ssgan.gans import ema as ema_lib
+from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import latents
 
 SEED = tf.constant([1, 2], tf.int32)
@@ -59,3 +65,20 @@ def test_ema_tracks_raw_weights_before_start_then_averages():
   assert avg.stat.numpy() == 5.0  # non-trainable state is copied, not averaged
   with pytest.raises(ValueError, match="ema.decay"):
     ema_lib.GeneratorEMA(net, avg, decay=1.5)
+
+
+def test_gan_builds_each_network_once_and_the_ema_generator_starts_as_a_copy(monkeypatch):
+  calls = collections.Counter()
+  for cls in (base.BaseGenerator, base.BaseDiscriminator):
+    def counted(self, *args, _call=cls.call, **kwargs):
+      calls[type(self).__name__] += 1
+      return _call(self, *args, **kwargs)
+    monkeypatch.setattr(cls, "call", functools.wraps(cls.call)(counted))
+  gin.parse_config("dcgan.Generator.ch = 4\ndcgan.Discriminator.ch = 4\n"
+                   "G.spectral_norm = True")
+  gan = gan_lib.GAN((8, 8, 1), 0, architecture="dcgan", z_dim=8, g_use_ema=True)
+  # One building call each, in the registry: G, its EMA copy, and D.
+  assert calls == {"Generator": 2, "Discriminator": 1}
+  assert len(gan.ema_generator.variables) == len(gan.generator.variables)
+  for avg, var in zip(gan.ema_generator.variables, gan.generator.variables):
+    np.testing.assert_array_equal(avg.numpy(), var.numpy())

@@ -1,5 +1,7 @@
 """Penalties against closed forms on a linear critic D(x) = sum(w * x)."""
+import gin
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from compare_ssgan.gans import penalties
@@ -46,8 +48,11 @@ def test_wgangp_uses_interpolates_between_real_and_fake():
 
 def test_orthogonal_regularization_only_penalises_off_diagonal():
   orthogonal = tf.Variable(np.diag([3.0, 2.0]).astype(np.float32))  # columns orthogonal
-  assert regularizers.orthogonal_regularization([orthogonal]).numpy() == 0.0
+  assert regularizers.orthogonal_regularization([orthogonal], beta=1.0).numpy() == 0.0
   w = np.array([[1.0, 1.0], [0.0, 1.0]], np.float32)  # W^T W = [[1, 1], [1, 2]]
   value = regularizers.orthogonal_regularization([tf.Variable(w), tf.Variable([1.0])],
                                                  beta=0.5)
   np.testing.assert_allclose(value.numpy(), 0.5 * 2.0, rtol=1e-6)
+  # beta is GAN.{g,d}_orthogonal_weight; no gin knob of its own that the GAN would override.
+  with pytest.raises(ValueError, match="orthogonal_regularization"):
+    gin.parse_config("orthogonal_regularization.beta = 1.0")
