@@ -22,7 +22,7 @@ from absl import logging
 import gin
 import tensorflow as tf
 
-from compare_ssgan.evaluation import checkpoints
+from compare_ssgan import run_dir
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import extractor as extractor_lib
@@ -80,7 +80,7 @@ class _Job:
       sampler = self.sampler_factory(self.model_dir, prefix,
                                      use_ema=self.options.use_ema)
     except Exception:  # pylint: disable=broad-except
-      if checkpoints.checkpoint_exists(prefix):
+      if run_dir.checkpoint_exists(prefix):
         raise
       logging.warning("Checkpoint %s was deleted (trainer retention?) before "
                       "it could be evaluated; skipping it.", prefix)
@@ -124,8 +124,8 @@ def run_continuous_eval(model_dir, options=None, sampler_factory=None,
   evaluated = []
   last_progress = clock()
   while True:
-    finished = checkpoints.training_done(model_dir)  # Read before listing.
-    pending = [(s, p) for s, p in checkpoints.list_checkpoints(model_dir)
+    finished = run_dir.training_done(model_dir)  # Read before listing.
+    pending = [(s, p) for s, p in run_dir.list_checkpoints(model_dir)
                if s not in done]
     if pending:
       step, prefix = pending[0]
@@ -158,15 +158,16 @@ def run_eval(model_dir, checkpoint=None, options=None, sampler_factory=None,
     The result rows.
   """
   if checkpoint is None:
-    found = checkpoints.list_checkpoints(model_dir)
+    found = run_dir.list_checkpoints(model_dir)
     if not found:
-      raise FileNotFoundError(f"No ckpt-*.index checkpoint in {model_dir}.")
+      raise FileNotFoundError(
+          f"No {run_dir.CHECKPOINT_NAME}-*.index checkpoint in {model_dir}.")
     checkpoint = found[-1][1]
-  elif not checkpoints.checkpoint_exists(checkpoint):
+  elif not run_dir.checkpoint_exists(checkpoint):
     raise FileNotFoundError(f"Checkpoint {checkpoint}.index does not exist.")
   job = _Job(model_dir, options, sampler_factory, extractor, dataset,
              results_path)
-  rows = job.evaluate(checkpoints.step_of(checkpoint), checkpoint)
+  rows = job.evaluate(run_dir.step_of(checkpoint), checkpoint)
   if rows is None:
     raise FileNotFoundError(f"Checkpoint {checkpoint} vanished.")
   print(results.format_table(rows))

@@ -1,5 +1,4 @@
 """Rebuilds a trained generator from a model_dir, for evaluator workers and sampling."""
-import os
 import time
 
 from absl import logging
@@ -8,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
+from compare_ssgan import run_dir
 from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
@@ -45,12 +45,12 @@ def parse_run_config(model_dir, wait=False, poll_secs=10.0):
   Call it before the evaluator's own gin files and bindings, which then override it.
   With `wait`, an evaluator started before its trainer waits for the file to appear.
   """
-  path = os.path.join(model_dir, "config.gin")
+  path = run_dir.config_path(model_dir)
   while not tf.io.gfile.exists(path):
     if not wait:
       raise FileNotFoundError(
           f"{path} not found: {model_dir!r} is not a compare_ssgan run directory (the "
-          "trainer writes config.gin when it starts).")
+          f"trainer writes {run_dir.CONFIG} when it starts).")
     logging.info("Waiting for the trainer to write %s ...", path)
     time.sleep(poll_secs)
   with tf.io.gfile.GFile(path) as f:
@@ -72,9 +72,7 @@ def load_sampler(model_dir, checkpoint_path=None, use_ema=False):
     raise ValueError(f"use_ema=True but the run in {model_dir!r} has no EMA generator "
                      "(GAN.g_use_ema was False).")
   step = tf.Variable(0, dtype=tf.int64)
-  objects = dict(step=step, generator=gan.generator)
-  if use_ema:
-    objects["ema_generator"] = gan.ema_generator
-  checkpoints.restore(tf.train.Checkpoint(**objects), checkpoint_path, partial=True)
+  checkpoint = tf.train.Checkpoint(**run_dir.generator_objects(gan, step, use_ema))
+  checkpoints.restore(checkpoint, checkpoint_path, partial=True)
   generator = gan.ema_generator if use_ema else gan.generator
   return Sampler(gan, generator, int(step.numpy()))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan.evaluation import checkpoints
+from compare_ssgan import run_dir
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import job
 from compare_ssgan.evaluation import results
@@ -77,14 +77,14 @@ class Trainer:
     self.level = tf.Variable(0.0)
     self.manager = tf.train.CheckpointManager(
         tf.train.Checkpoint(v=self.level), model_dir, max_to_keep=max_to_keep,
-        checkpoint_name="ckpt")
+        checkpoint_name=run_dir.CHECKPOINT_NAME)
 
   def save(self, step, level):
     self.level.assign(level)
     self.manager.save(checkpoint_number=step)
 
   def finish(self):
-    open(os.path.join(self.model_dir, checkpoints.DONE_MARKER), "w").close()
+    run_dir.mark_training_done(self.model_dir)
 
 
 def _options(**kwargs):
