@@ -27,6 +27,7 @@ from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import extractor as extractor_lib
 from compare_ssgan.metrics import real_stats
+from compare_ssgan.metrics import tasks as tasks_lib
 
 
 def default_sampler_factory(model_dir, checkpoint_path, use_ema=False):
@@ -51,7 +52,7 @@ class _Job:
     self.sampler_factory = sampler_factory or default_sampler_factory
     self.extractor = extractor or extractor_lib.InceptionExtractor()
     self._dataset = dataset
-    self.metrics = evaluator.active_metrics(
+    self.tasks = evaluator.metric_tasks(
         self.options, getattr(self.extractor, "has_logits", False))
     out_dir = os.path.join(model_dir,
                            "eval_ema" if self.options.use_ema else "eval")
@@ -70,7 +71,7 @@ class _Job:
           dataset, self.extractor, self.options.num_samples,
           batch_size=self.options.sample_batch_size,
           stats_dir=self.options.real_stats_dir,
-          keep_features="kid" in self.metrics)
+          keep_features=tasks_lib.keeps_features(self.tasks))
     return self._real
 
   def evaluate(self, step, prefix):
@@ -86,7 +87,7 @@ class _Job:
                       "it could be evaluated; skipping it.", prefix)
       return None
     return evaluator.evaluate_generator(step, prefix, sampler, self.extractor,
-                                        self.real(), self.metrics, self.options)
+                                        self.real(), self.tasks, self.options)
 
   def record(self, rows):
     """TensorBoard scalars, then the results file (which marks it done)."""

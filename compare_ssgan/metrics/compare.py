@@ -10,7 +10,6 @@ The Inception Score is of the fake set and needs TF's GraphDef weights.
 
 import json
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -18,11 +17,11 @@ import numpy as np
 from PIL import Image
 
 from compare_ssgan.metrics import extractor as extractor_lib
-from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import statistics
+from compare_ssgan.metrics import tasks
 
 _EXTENSIONS = (".png", ".jpg", ".jpeg")
-METRICS = ("fid", "kid", "inception_score")
+METRICS = tasks.NAMES
 
 
 def _to_unit_float(array):
@@ -70,34 +69,22 @@ def image_set(path, batch_size=64):
 def compare(real, fake, extractor, metrics=METRICS, num_samples=None,
             kid_block_size=1024, inception_score_splits=1):
   """Metrics between the image sets at paths `real` and `fake` (a dict)."""
-  unknown = set(metrics) - set(METRICS)
-  if unknown:
-    raise ValueError(f"Unknown metrics {sorted(unknown)}; known: {METRICS}.")
-  keep = "kid" in metrics
+  metric_tasks = tasks.available(
+      tasks.make_tasks(metrics, inception_score_splits=inception_score_splits,
+                       kid_block_size=kid_block_size),
+      getattr(extractor, "has_logits", False))
+  keep_features = tasks.keeps_features(metric_tasks)
   result = {}
   stats = {}
   for role, path in (("real", real), ("fake", fake)):
     count, batches = image_set(path)
     n = min(count, num_samples or count)
     stats[role] = statistics.compute_statistics(
-        batches, extractor, n, keep_features=keep,
+        batches, extractor, n, keep_features=keep_features,
         inception_score_splits=inception_score_splits)
     result[f"num_{role}"] = n
-  if "fid" in metrics:
-    result["fid"] = scores.frechet_distance(
-        stats["real"].mu, stats["real"].sigma, stats["fake"].mu,
-        stats["fake"].sigma)
-  if keep:
-    result["kid"], result["kid_stderr"] = scores.kernel_inception_distance(
-        stats["real"].features, stats["fake"].features, kid_block_size)
-  if "inception_score" in metrics:
-    if stats["fake"].inception_score is None:
-      print("Inception Score skipped: these Inception weights have no logits "
-            "(pass TF's GraphDef .pb as --inception_weights).", file=sys.stderr)
-    else:
-      result["inception_score"] = stats["fake"].inception_score
-      if inception_score_splits > 1:
-        result["inception_score_std"] = stats["fake"].inception_score_std
+  for task in metric_tasks:
+    result.update(task.compute(stats["real"], stats["fake"]))
   return result
 
 
