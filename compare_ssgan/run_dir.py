@@ -9,7 +9,8 @@ tf.io.gfile path:
                               last, so its presence means the checkpoint is complete
   samples_<step, 8 digits>.png  the final fixed-z sample grid
   TRAIN_DONE                  empty, written once training has ended
-  eval/, eval_ema/            evaluation results (evaluation/job.py)
+  eval/results.<csv|jsonl>    evaluation rows of both generators (column use_ema); their
+                              TensorBoard scalars in eval/ (G) and eval/ema/ (EMA G)
 """
 import os
 import re
@@ -20,6 +21,7 @@ CONFIG = "config.gin"
 OPERATIVE_CONFIG = "operative_config.gin"
 TRAIN_DONE = "TRAIN_DONE"
 CHECKPOINT_NAME = "ckpt"
+EVAL_DIR = "eval"
 
 # Object keys inside a checkpoint (also the variable-name prefixes tf.train writes).
 STEP = "step"
@@ -43,6 +45,16 @@ def operative_config_path(model_dir):
 
 def samples_path(model_dir, step):
   return os.path.join(model_dir, f"samples_{step:08d}.png")
+
+
+def results_path(model_dir, results_format):
+  return os.path.join(model_dir, EVAL_DIR, f"results.{results_format}")
+
+
+def eval_summary_dir(model_dir, use_ema):
+  """Separate TensorBoard runs, so that the two generators' curves can be overlaid."""
+  return os.path.join(model_dir, EVAL_DIR, "ema") if use_ema else os.path.join(
+      model_dir, EVAL_DIR)
 
 
 def mark_training_done(model_dir):

@@ -28,7 +28,9 @@ class EvalOptions:
     num_samples: fakes per repeat and reals (compare_gan: 10k; 3k CelebA-HQ,
       30k LSUN, 50k ImageNet in its v3 code).
     repeats: independent fake sets (compare_gan's num_eval_averaging_runs).
-    use_ema: evaluate the EMA generator.
+    use_ema: evaluate the EMA generator (True) or the raw one (False); None:
+      the EMA one exactly when the run has one (its `GAN.g_use_ema`), as
+      compare_gan does.
     metrics: subset of tasks.NAMES (IS needs TF's GraphDef weights).
     seed: seed of the first repeat.
     sample_batch_size: generator batch size (compare_gan: 64).
@@ -45,7 +47,7 @@ class EvalOptions:
   """
   num_samples: int = 10000
   repeats: int = 1
-  use_ema: bool = False
+  use_ema: Optional[bool] = None
   metrics: Tuple[str, ...] = tasks_lib.NAMES
   seed: int = 42
   sample_batch_size: int = 64
@@ -60,6 +62,9 @@ class EvalOptions:
 
   def __post_init__(self):
     tasks_lib.check_names(self.metrics)
+    if not (self.use_ema is None or isinstance(self.use_ema, bool)):
+      raise ValueError(f"evaluation.use_ema must be None (the run's "
+                       f"GAN.g_use_ema), True or False; got {self.use_ema!r}.")
     if self.num_samples < 2 or self.repeats < 1:
       raise ValueError(f"Need num_samples >= 2 and repeats >= 1, got "
                        f"{self.num_samples} and {self.repeats}.")
@@ -93,8 +98,11 @@ def score_fakes(sampler, extractor, real, tasks, options, seed):
 
 
 def evaluate_generator(step, checkpoint, sampler, extractor, real, tasks,
-                       options):
-  """Result rows (see results.FIELDS) for all repeats, plus mean/std rows."""
+                       options, use_ema):
+  """Result rows (see results.FIELDS) for all repeats, plus mean/std rows.
+
+  `use_ema` says which generator `sampler` draws from (recorded in each row).
+  """
   rows = []
   per_value = {}
   for repeat in range(options.repeats):
@@ -104,18 +112,20 @@ def evaluate_generator(step, checkpoint, sampler, extractor, real, tasks,
     elapsed = time.time() - start
     for name, value in values.items():
       per_value.setdefault(name, []).append(value)
-      rows.append(_row(step, name, value, options, seed, repeat, elapsed,
-                       checkpoint))
+      rows.append(_row(step, name, value, options, use_ema, seed, repeat,
+                       elapsed, checkpoint))
   if options.repeats > 1:
     for name in (n for task in tasks for n in task.averaged_names()):
       for suffix, fn in (("mean", np.mean), ("std", np.std)):
         rows.append(_row(step, f"{name}_{suffix}", fn(per_value[name]),
-                         options, options.seed, None, None, checkpoint))
+                         options, use_ema, options.seed, None, None,
+                         checkpoint))
   return rows
 
 
-def _row(step, metric, value, options, seed, repeat, elapsed, checkpoint):
+def _row(step, metric, value, options, use_ema, seed, repeat, elapsed,
+         checkpoint):
   return {"step": step, "metric": metric, "value": float(value),
           "n": options.num_samples, "seed": seed, "repeat": repeat,
-          "use_ema": options.use_ema, "wall_time": time.time(),
+          "use_ema": use_ema, "wall_time": time.time(),
           "eval_secs": elapsed, "checkpoint": checkpoint}

@@ -5,15 +5,14 @@ r"""The evaluation job: one checkpoint (`eval`) or every new one (`continuous_ev
       [--gin_config FILE] [--gin_bindings 'evaluation.num_samples = 10000']
 
 It may run on another machine than the trainer (model_dir can be any
-tf.io.gfile path). Continuous evaluation scores each checkpoint exactly once,
-oldest first; what is done is read back from the results file, so a restarted
-evaluator neither repeats nor skips one. A checkpoint that the trainer's
-retention deleted before it was read is skipped with a warning. It stops once
-`TRAIN_DONE` exists and every checkpoint is scored (or after `timeout_secs`
-without a new checkpoint).
+tf.io.gfile path). Continuous evaluation scores each checkpoint exactly once
+per generator (raw or EMA), oldest first; what is done is read back from the
+run's results file, so a restarted evaluator neither repeats nor skips one. A
+checkpoint that the trainer's retention deleted before it was read is skipped
+with a warning. It stops once `TRAIN_DONE` exists and every checkpoint is
+scored (or after `timeout_secs` without a new checkpoint).
 """
 
-import os
 import time
 
 from absl import app
@@ -30,10 +29,16 @@ from compare_ssgan.metrics import real_stats
 from compare_ssgan.metrics import tasks as tasks_lib
 
 
-def default_sampler_factory(model_dir, checkpoint_path, use_ema=False):
+def default_sampler_factory(model_dir, checkpoint_path, use_ema):
   """The trainer's `load_sampler` (imported late: it pulls in the models)."""
   from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
   return restore.load_sampler(model_dir, checkpoint_path, use_ema=use_ema)
+
+
+def run_uses_ema():
+  """The run's `GAN.g_use_ema`, from the parsed config."""
+  from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
+  return restore.run_uses_ema()
 
 
 def default_dataset():
@@ -49,18 +54,18 @@ class _Job:
                results_path):
     self.model_dir = model_dir
     self.options = options or evaluator.EvalOptions()
+    self.use_ema = self.options.use_ema
+    if self.use_ema is None:
+      self.use_ema = run_uses_ema()
     self.sampler_factory = sampler_factory or default_sampler_factory
     self.extractor = extractor or extractor_lib.InceptionExtractor()
     self._dataset = dataset
     self.tasks = evaluator.metric_tasks(
         self.options, getattr(self.extractor, "has_logits", False))
-    out_dir = os.path.join(model_dir,
-                           "eval_ema" if self.options.use_ema else "eval")
     self.results = results.ResultsFile(
-        results_path or os.path.join(
-            out_dir, f"results.{self.options.results_format}"),
+        results_path or run_dir.results_path(model_dir,
+                                             self.options.results_format),
         self.options.results_format)
-    self._out_dir = out_dir
     self._real = None
     self._writer = None
 
@@ -76,10 +81,10 @@ class _Job:
 
   def evaluate(self, step, prefix):
     """Rows for one checkpoint, or None if it vanished before it was read."""
-    logging.info("Evaluating %s (step %d).", prefix, step)
+    logging.info("Evaluating %s (step %d, %s).", prefix, step,
+                 "EMA generator" if self.use_ema else "generator")
     try:
-      sampler = self.sampler_factory(self.model_dir, prefix,
-                                     use_ema=self.options.use_ema)
+      sampler = self.sampler_factory(self.model_dir, prefix, self.use_ema)
     except Exception:  # pylint: disable=broad-except
       if run_dir.checkpoint_exists(prefix):
         raise
@@ -87,12 +92,14 @@ class _Job:
                       "it could be evaluated; skipping it.", prefix)
       return None
     return evaluator.evaluate_generator(step, prefix, sampler, self.extractor,
-                                        self.real(), self.tasks, self.options)
+                                        self.real(), self.tasks, self.options,
+                                        self.use_ema)
 
   def record(self, rows):
     """TensorBoard scalars, then the results file (which marks it done)."""
     if self._writer is None:
-      self._writer = tf.summary.create_file_writer(self._out_dir)
+      self._writer = tf.summary.create_file_writer(
+          run_dir.eval_summary_dir(self.model_dir, self.use_ema))
     with self._writer.as_default():
       for row in rows:
         if self.options.repeats == 1 or row["repeat"] is None:
@@ -109,11 +116,11 @@ def run_continuous_eval(model_dir, options=None, sampler_factory=None,
   Args:
     model_dir: the trainer's model_dir (local or tf.io.gfile path).
     options: evaluator.EvalOptions (default: gin-configured `evaluation`).
-    sampler_factory: (model_dir, checkpoint_prefix, use_ema=) -> sampler with
+    sampler_factory: (model_dir, checkpoint_prefix, use_ema) -> sampler with
       `.sample(num, seed, batch_size)`; default: the trainer's load_sampler.
     extractor: feature extractor; default: gin-configured Inception.
     dataset: real data (see real_stats.real_statistics); default: gin's.
-    results_path: default `<model_dir>/eval[_ema]/results.<format>`.
+    results_path: default `run_dir.results_path` (both generators' rows).
     sleep, clock: injectable for tests.
 
   Returns:
@@ -121,7 +128,7 @@ def run_continuous_eval(model_dir, options=None, sampler_factory=None,
   """
   job = _Job(model_dir, options, sampler_factory, extractor, dataset,
              results_path)
-  done = job.results.evaluated_steps()
+  done = job.results.evaluated_steps(use_ema=job.use_ema)
   evaluated = []
   last_progress = clock()
   while True:
@@ -198,7 +205,7 @@ def define_flags():
   flags.DEFINE_string("checkpoint", None,
                       "eval mode: checkpoint prefix (default: the latest).")
   flags.DEFINE_string("results_path", None,
-                      "Results file (default <model_dir>/eval[_ema]/results.*;"
+                      "Results file (default <model_dir>/eval/results.*;"
                       " eval mode writes none unless given).")
   flags.DEFINE_multi_string("gin_config", [], "Extra gin files.")
   flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings.")

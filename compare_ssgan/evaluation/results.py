@@ -1,8 +1,8 @@
 """The evaluation results file: CSV or JSONL rows, rewritten atomically.
 
 Each append rewrites the whole file atomically (`run_dir.write_atomically`, on
-local or remote paths), so a crash never leaves half a checkpoint's rows. The steps already present tell a restarted evaluator what
-is done.
+local or remote paths), so a crash never leaves half a checkpoint's rows. The
+steps already present, per generator, tell a restarted evaluator what is done.
 """
 
 import csv
@@ -63,8 +63,10 @@ class ResultsFile:
       rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return [_typed(r) for r in rows]
 
-  def evaluated_steps(self):
-    return {row["step"] for row in self.read()}
+  def evaluated_steps(self, use_ema=None):
+    """Steps with rows; of that generator only when use_ema is True/False."""
+    return {row["step"] for row in self.read()
+            if use_ema is None or row["use_ema"] == use_ema}
 
   def append(self, rows):
     """Adds rows (dicts with FIELDS keys) in one atomic rewrite."""

@@ -1,4 +1,5 @@
 """Rebuilds a trained generator from a model_dir, for evaluator workers and sampling."""
+import inspect
 import time
 
 from absl import logging
@@ -57,15 +58,24 @@ def parse_run_config(model_dir, wait=False, poll_secs=10.0):
     gin.parse_config(f.read())
 
 
-def load_sampler(model_dir, checkpoint_path=None, use_ema=False):
+def run_uses_ema():
+  """`GAN.g_use_ema` of the parsed gin config: whether the run keeps an EMA generator."""
+  default = inspect.signature(gan_lib.GAN).parameters["g_use_ema"].default
+  return gin.get_bindings(gan_lib.GAN).get("g_use_ema", default)
+
+
+def load_sampler(model_dir, checkpoint_path=None, use_ema=None):
   """Builds the gin-configured GAN and restores G (or its EMA) from a checkpoint.
 
-  The run's config must be parsed first (`parse_run_config`; main.py and the evaluator
-  job do it). `checkpoint_path` defaults to the latest checkpoint in model_dir.
+  The run's config must be parsed first (`parse_run_config`; main.py does it).
+  `checkpoint_path` defaults to the latest checkpoint in model_dir; `use_ema` to the
+  run's own `GAN.g_use_ema`.
   """
   checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(model_dir)
   if checkpoint_path is None:
     raise FileNotFoundError(f"No checkpoint in {model_dir!r}.")
+  if use_ema is None:
+    use_ema = run_uses_ema()
   dataset = datasets.get_dataset()
   gan = gan_lib.GAN(image_shape=dataset.image_shape, num_classes=dataset.num_classes)
   if use_ema and gan.ema_generator is None:
