@@ -253,7 +253,7 @@ def test_default_scores_the_ema_generator_when_the_run_has_one(tmp_path):
     return samplers[-1]
 
   kwargs = dict(sampler_factory=recording_factory, extractor=FakeExtractor(),
-                dataset=ToyDataset(str(tmp_path / "data")), record=True)
+                dataset=ToyDataset(str(tmp_path / "data")))
   for use_ema, scored in ((None, trainer.gan.ema_generator),
                           (False, trainer.gan.generator)):
     rows = job.run_eval(model_dir, options=_options(metrics=("fid",),
@@ -271,7 +271,8 @@ def test_default_scores_the_ema_generator_when_the_run_has_one(tmp_path):
     job.run_eval(model_dir, options=_options(use_ema=True), **kwargs)
 
 
-def test_run_eval_one_checkpoint(tmp_path, capsys):
+def test_run_eval_scores_one_checkpoint_into_the_results_file(tmp_path,
+                                                              capsys):
   model_dir = str(tmp_path / "run")
   with pytest.raises(FileNotFoundError, match="No ckpt"):
     job.run_eval(model_dir, options=_options())
@@ -284,15 +285,17 @@ def test_run_eval_one_checkpoint(tmp_path, capsys):
   rows = job.run_eval(model_dir, **kwargs)
   assert [(r["step"], r["metric"]) for r in rows] == [(4, "fid")]
   assert "fid" in capsys.readouterr().out
-  assert not os.path.exists(os.path.join(model_dir, "eval"))
-  out = str(tmp_path / "one.csv")
-  rows = job.run_eval(model_dir, os.path.join(model_dir, "ckpt-3"),
-                      results_path=out, **kwargs)
+  rows = job.run_eval(model_dir, os.path.join(model_dir, "ckpt-3"), **kwargs)
   assert rows[0]["value"] == pytest.approx(_expected_fid(model_dir, 0.1),
                                            rel=1e-6)
-  assert results.ResultsFile(out).evaluated_steps() == {3}
+  assert [(r["step"], r["metric"]) for r in _rows(model_dir)] == [
+      (4, "fid"), (3, "fid")]
   with pytest.raises(FileNotFoundError):
     job.run_eval(model_dir, os.path.join(model_dir, "ckpt-9"), **kwargs)
+  other = str(tmp_path / "other")
+  Trainer(other).save(5, 0.5)
+  with pytest.raises(ValueError, match="not in model_dir"):
+    job.run_eval(model_dir, os.path.join(other, "ckpt-5"), **kwargs)
 
 
 def test_options_are_gin_configurable_and_validated():
