@@ -1,7 +1,12 @@
-"""compare_ssgan's entry point: train, evaluate, or both, from gin configs.
+"""compare_ssgan's one command line: train, evaluate, or both, from gin configs.
 
   python -m compare_ssgan.main --model_dir=runs/x --gin_config=gin_configs/cifar10/ssgan.gin \
       [--gin_bindings='Trainer.training_steps=1000'] [--mode=train_and_eval] [--strategy=tpu]
+  python -m compare_ssgan.main --model_dir=runs/x --mode=continuous_eval|eval \
+      [--checkpoint=runs/x/ckpt-5000] [--gin_bindings='evaluation.num_samples=10000']
+
+Evaluation parses the run's config.gin first, then --gin_config/--gin_bindings, and
+appends its rows to the run's results file (see run_dir).
 """
 import os
 import signal
@@ -26,6 +31,9 @@ flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings applied after the fi
 flags.DEFINE_enum("mode", "train", MODES, "What to run.")
 flags.DEFINE_enum("strategy", "default", strategy_lib.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+flags.DEFINE_string("checkpoint", None,
+                    "--mode=eval: the checkpoint prefix <model_dir>/ckpt-<step> to score "
+                    "(default: the latest).")
 flags.DEFINE_integer("num_cpu_devices", None,
                      "Split the CPU into this many logical devices (for --strategy=mirrored "
                      "on a CPU-only host).")
@@ -51,6 +59,8 @@ def _interrupt_on_sigterm(signum, frame):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  if FLAGS.checkpoint and FLAGS.mode != "eval":
+    raise app.UsageError(f"--checkpoint is for --mode=eval, not --mode={FLAGS.mode}.")
   signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
   if FLAGS.mode in ("eval", "continuous_eval"):
     # The run's own config first; --gin_config/--gin_bindings (e.g. evaluation.*) override.
@@ -60,7 +70,7 @@ def main(argv):
     strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices)
     trainer_lib.Trainer(FLAGS.model_dir, strategy).train()
   if FLAGS.mode in ("eval", "train_and_eval"):
-    eval_job.run_eval(FLAGS.model_dir, record=True)
+    eval_job.run_eval(FLAGS.model_dir, FLAGS.checkpoint)
   if FLAGS.mode == "continuous_eval":
     eval_job.run_continuous_eval(FLAGS.model_dir)
   logging.info("Done: %s", FLAGS.mode)

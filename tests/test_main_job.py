@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 
+from absl import app
 import pytest
+
+from compare_ssgan import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,3 +58,13 @@ def test_misspelt_binding_fails_before_any_work(tmp_path):
 def test_eval_of_a_directory_without_a_run_is_explained(tmp_path):
   out = _main(f"--model_dir={tmp_path}", "--mode=eval", timeout=300)
   assert out.returncode != 0 and "config.gin not found" in out.stderr
+
+
+def test_checkpoint_flag_is_for_eval_only(tmp_path):
+  main.FLAGS(["main", f"--model_dir={tmp_path}", "--mode=continuous_eval",
+              f"--checkpoint={tmp_path}/ckpt-5"])
+  try:
+    with pytest.raises(app.UsageError, match="--checkpoint is for --mode=eval"):
+      main.main(["main"])
+  finally:
+    main.FLAGS.unparse_flags()

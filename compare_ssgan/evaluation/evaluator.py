@@ -15,10 +15,8 @@ from absl import logging
 import gin
 import numpy as np
 
-from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import statistics
-
-METRICS = ("fid", "inception_score", "kid")
+from compare_ssgan.metrics import tasks as tasks_lib
 
 
 @gin.configurable("evaluation")
@@ -30,8 +28,10 @@ class EvalOptions:
     num_samples: fakes per repeat and reals (compare_gan: 10k; 3k CelebA-HQ,
       30k LSUN, 50k ImageNet in its v3 code).
     repeats: independent fake sets (compare_gan's num_eval_averaging_runs).
-    use_ema: evaluate the EMA generator.
-    metrics: subset of METRICS (IS needs TF's GraphDef weights).
+    use_ema: evaluate the EMA generator (True) or the raw one (False); None:
+      the EMA one exactly when the run has one (its `GAN.g_use_ema`), as
+      compare_gan does.
+    metrics: subset of tasks.NAMES (IS needs TF's GraphDef weights).
     seed: seed of the first repeat.
     sample_batch_size: generator batch size (compare_gan: 64).
     inception_score_splits: 1 = compare_gan (all at once); 10 = original IS.
@@ -47,8 +47,8 @@ class EvalOptions:
   """
   num_samples: int = 10000
   repeats: int = 1
-  use_ema: bool = False
-  metrics: Tuple[str, ...] = METRICS
+  use_ema: Optional[bool] = None
+  metrics: Tuple[str, ...] = tasks_lib.NAMES
   seed: int = 42
   sample_batch_size: int = 64
   inception_score_splits: int = 1
@@ -61,87 +61,71 @@ class EvalOptions:
   real_stats_dir: Optional[str] = None
 
   def __post_init__(self):
-    unknown = set(self.metrics) - set(METRICS)
-    if unknown:
-      raise ValueError(f"Unknown metrics {sorted(unknown)}; known: {METRICS}.")
+    tasks_lib.check_names(self.metrics)
+    if not (self.use_ema is None or isinstance(self.use_ema, bool)):
+      raise ValueError(f"evaluation.use_ema must be None (the run's "
+                       f"GAN.g_use_ema), True or False; got {self.use_ema!r}.")
     if self.num_samples < 2 or self.repeats < 1:
       raise ValueError(f"Need num_samples >= 2 and repeats >= 1, got "
                        f"{self.num_samples} and {self.repeats}.")
 
 
-def active_metrics(options, has_logits):
-  """Requested metrics this extractor can compute (IS needs logits)."""
-  metrics = tuple(options.metrics)
-  if "inception_score" in metrics and not has_logits:
-    logging.warning(
-        "Inception Score needs the Inception logits, which the TorchScript "
-        "weights lack; computing %s only. Use TF's GraphDef .pb as the "
-        "Inception weights (inception.InceptionExtractor.weights_source) for "
-        "IS.", [m for m in metrics if m != "inception_score"])
-    metrics = tuple(m for m in metrics if m != "inception_score")
-  return metrics
+def metric_tasks(options, has_logits):
+  """The requested metrics this extractor can compute, as tasks."""
+  return tasks_lib.available(
+      tasks_lib.make_tasks(
+          options.metrics,
+          inception_score_splits=options.inception_score_splits,
+          kid_block_size=options.kid_block_size), has_logits)
 
 
-def _value_names(metrics, options):
-  names = []
-  for m in metrics:
-    names.append(m)
-    if m == "kid":
-      names.append("kid_stderr")
-    if m == "inception_score" and options.inception_score_splits > 1:
-      names.append("inception_score_std")
-  return names
-
-
-def score_fakes(sampler, extractor, real, metrics, options, seed):
+def score_fakes(sampler, extractor, real, tasks, options, seed):
   """{value name: float} for one fake set; all NaN if G output NaN/inf."""
   try:
     fake = statistics.compute_statistics(
         sampler.sample(options.num_samples, seed, options.sample_batch_size),
-        extractor, options.num_samples, keep_features="kid" in metrics,
+        extractor, options.num_samples,
+        keep_features=tasks_lib.keeps_features(tasks),
         inception_score_splits=options.inception_score_splits,
         quantize=options.quantize_fakes, clip=options.clip_fakes)
   except statistics.NonFiniteImagesError as e:
     logging.warning("Generator output is not finite (%s); recording NaN.", e)
-    return {name: math.nan for name in _value_names(metrics, options)}
+    return {name: math.nan for task in tasks for name in task.value_names()}
   values = {}
-  if "fid" in metrics:
-    values["fid"] = scores.frechet_distance(real.mu, real.sigma, fake.mu,
-                                            fake.sigma)
-  if "inception_score" in metrics:
-    values["inception_score"] = fake.inception_score
-    if options.inception_score_splits > 1:
-      values["inception_score_std"] = fake.inception_score_std
-  if "kid" in metrics:
-    values["kid"], values["kid_stderr"] = scores.kernel_inception_distance(
-        real.features, fake.features, options.kid_block_size)
+  for task in tasks:
+    values.update(task.compute(real, fake))
   return values
 
 
-def evaluate_generator(step, checkpoint, sampler, extractor, real, metrics,
-                       options):
-  """Result rows (see results.FIELDS) for all repeats, plus mean/std rows."""
+def evaluate_generator(step, checkpoint, sampler, extractor, real, tasks,
+                       options, use_ema):
+  """Result rows (see results.FIELDS) for all repeats, plus mean/std rows.
+
+  `use_ema` says which generator `sampler` draws from (recorded in each row).
+  """
   rows = []
-  per_metric = {}
+  per_value = {}
   for repeat in range(options.repeats):
     seed = options.seed + repeat
     start = time.time()
-    values = score_fakes(sampler, extractor, real, metrics, options, seed)
+    values = score_fakes(sampler, extractor, real, tasks, options, seed)
     elapsed = time.time() - start
     for name, value in values.items():
-      per_metric.setdefault(name, []).append(value)
-      rows.append(_row(step, name, value, options, seed, repeat, elapsed,
-                       checkpoint))
+      per_value.setdefault(name, []).append(value)
+      rows.append(_row(step, name, value, options, use_ema, seed, repeat,
+                       elapsed, checkpoint))
   if options.repeats > 1:
-    for name in metrics:
+    for name in (n for task in tasks for n in task.averaged_names()):
       for suffix, fn in (("mean", np.mean), ("std", np.std)):
-        rows.append(_row(step, f"{name}_{suffix}", fn(per_metric[name]),
-                         options, options.seed, None, None, checkpoint))
+        rows.append(_row(step, f"{name}_{suffix}", fn(per_value[name]),
+                         options, use_ema, options.seed, None, None,
+                         checkpoint))
   return rows
 
 
-def _row(step, metric, value, options, seed, repeat, elapsed, checkpoint):
+def _row(step, metric, value, options, use_ema, seed, repeat, elapsed,
+         checkpoint):
   return {"step": step, "metric": metric, "value": float(value),
           "n": options.num_samples, "seed": seed, "repeat": repeat,
-          "use_ema": options.use_ema, "wall_time": time.time(),
+          "use_ema": use_ema, "wall_time": time.time(),
           "eval_secs": elapsed, "checkpoint": checkpoint}

@@ -1,38 +1,40 @@
-r"""The evaluation job: one checkpoint (`eval`) or every new one (`continuous_eval`).
+"""Evaluates one checkpoint (`eval`) or every new one (`continuous_eval`).
 
-  python -m compare_ssgan.evaluation.job --model_dir DIR \
-      [--mode continuous_eval|eval] [--checkpoint PREFIX] \
-      [--gin_config FILE] [--gin_bindings 'evaluation.num_samples = 10000']
-
-It may run on another machine than the trainer (model_dir can be any
-tf.io.gfile path). Continuous evaluation scores each checkpoint exactly once,
-oldest first; what is done is read back from the results file, so a restarted
-evaluator neither repeats nor skips one. A checkpoint that the trainer's
-retention deleted before it was read is skipped with a warning. It stops once
-`TRAIN_DONE` exists and every checkpoint is scored (or after `timeout_secs`
-without a new checkpoint).
+Run them with `python -m compare_ssgan.main --mode=eval|continuous_eval`, which
+parses the run's config.gin first. They may run on another machine than the
+trainer (model_dir can be any tf.io.gfile path), and both append their rows to
+the run's results file (`run_dir.results_path`). Continuous evaluation scores
+each checkpoint exactly once per generator (raw or EMA), oldest first; what is
+done is read back from the results file, so a restarted evaluator neither
+repeats nor skips one. A checkpoint that the trainer's retention deleted before
+it was read is skipped with a warning. It stops once `TRAIN_DONE` exists and
+every checkpoint is scored (or after `timeout_secs` without a new checkpoint).
 """
 
 import os
 import time
 
-from absl import app
-from absl import flags
 from absl import logging
-import gin
 import tensorflow as tf
 
-from compare_ssgan.evaluation import checkpoints
+from compare_ssgan import run_dir
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import extractor as extractor_lib
 from compare_ssgan.metrics import real_stats
+from compare_ssgan.metrics import tasks as tasks_lib
 
 
-def default_sampler_factory(model_dir, checkpoint_path, use_ema=False):
+def default_sampler_factory(model_dir, checkpoint_path, use_ema):
   """The trainer's `load_sampler` (imported late: it pulls in the models)."""
   from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
   return restore.load_sampler(model_dir, checkpoint_path, use_ema=use_ema)
+
+
+def run_uses_ema():
+  """The run's `GAN.g_use_ema`, from the parsed config."""
+  from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
+  return restore.run_uses_ema()
 
 
 def default_dataset():
@@ -44,22 +46,20 @@ def default_dataset():
 class _Job:
   """Shared set-up of both modes; real statistics are computed on first use."""
 
-  def __init__(self, model_dir, options, sampler_factory, extractor, dataset,
-               results_path):
+  def __init__(self, model_dir, options, sampler_factory, extractor, dataset):
     self.model_dir = model_dir
     self.options = options or evaluator.EvalOptions()
+    self.use_ema = self.options.use_ema
+    if self.use_ema is None:
+      self.use_ema = run_uses_ema()
     self.sampler_factory = sampler_factory or default_sampler_factory
     self.extractor = extractor or extractor_lib.InceptionExtractor()
     self._dataset = dataset
-    self.metrics = evaluator.active_metrics(
+    self.tasks = evaluator.metric_tasks(
         self.options, getattr(self.extractor, "has_logits", False))
-    out_dir = os.path.join(model_dir,
-                           "eval_ema" if self.options.use_ema else "eval")
     self.results = results.ResultsFile(
-        results_path or os.path.join(
-            out_dir, f"results.{self.options.results_format}"),
+        run_dir.results_path(model_dir, self.options.results_format),
         self.options.results_format)
-    self._out_dir = out_dir
     self._real = None
     self._writer = None
 
@@ -70,28 +70,30 @@ class _Job:
           dataset, self.extractor, self.options.num_samples,
           batch_size=self.options.sample_batch_size,
           stats_dir=self.options.real_stats_dir,
-          keep_features="kid" in self.metrics)
+          keep_features=tasks_lib.keeps_features(self.tasks))
     return self._real
 
   def evaluate(self, step, prefix):
     """Rows for one checkpoint, or None if it vanished before it was read."""
-    logging.info("Evaluating %s (step %d).", prefix, step)
+    logging.info("Evaluating %s (step %d, %s).", prefix, step,
+                 "EMA generator" if self.use_ema else "generator")
     try:
-      sampler = self.sampler_factory(self.model_dir, prefix,
-                                     use_ema=self.options.use_ema)
+      sampler = self.sampler_factory(self.model_dir, prefix, self.use_ema)
     except Exception:  # pylint: disable=broad-except
-      if checkpoints.checkpoint_exists(prefix):
+      if run_dir.checkpoint_exists(prefix):
         raise
       logging.warning("Checkpoint %s was deleted (trainer retention?) before "
                       "it could be evaluated; skipping it.", prefix)
       return None
     return evaluator.evaluate_generator(step, prefix, sampler, self.extractor,
-                                        self.real(), self.metrics, self.options)
+                                        self.real(), self.tasks, self.options,
+                                        self.use_ema)
 
   def record(self, rows):
     """TensorBoard scalars, then the results file (which marks it done)."""
     if self._writer is None:
-      self._writer = tf.summary.create_file_writer(self._out_dir)
+      self._writer = tf.summary.create_file_writer(
+          run_dir.eval_summary_dir(self.model_dir, self.use_ema))
     with self._writer.as_default():
       for row in rows:
         if self.options.repeats == 1 or row["repeat"] is None:
@@ -101,31 +103,29 @@ class _Job:
 
 
 def run_continuous_eval(model_dir, options=None, sampler_factory=None,
-                        extractor=None, dataset=None, results_path=None,
-                        sleep=time.sleep, clock=time.monotonic):
+                        extractor=None, dataset=None, sleep=time.sleep,
+                        clock=time.monotonic):
   """Scores every checkpoint in model_dir once until training is done.
 
   Args:
     model_dir: the trainer's model_dir (local or tf.io.gfile path).
     options: evaluator.EvalOptions (default: gin-configured `evaluation`).
-    sampler_factory: (model_dir, checkpoint_prefix, use_ema=) -> sampler with
+    sampler_factory: (model_dir, checkpoint_prefix, use_ema) -> sampler with
       `.sample(num, seed, batch_size)`; default: the trainer's load_sampler.
     extractor: feature extractor; default: gin-configured Inception.
     dataset: real data (see real_stats.real_statistics); default: gin's.
-    results_path: default `<model_dir>/eval[_ema]/results.<format>`.
     sleep, clock: injectable for tests.
 
   Returns:
     The steps evaluated by this call, in order.
   """
-  job = _Job(model_dir, options, sampler_factory, extractor, dataset,
-             results_path)
-  done = job.results.evaluated_steps()
+  job = _Job(model_dir, options, sampler_factory, extractor, dataset)
+  done = job.results.evaluated_steps(use_ema=job.use_ema)
   evaluated = []
   last_progress = clock()
   while True:
-    finished = checkpoints.training_done(model_dir)  # Read before listing.
-    pending = [(s, p) for s, p in checkpoints.list_checkpoints(model_dir)
+    finished = run_dir.training_done(model_dir)  # Read before listing.
+    pending = [(s, p) for s, p in run_dir.list_checkpoints(model_dir)
                if s not in done]
     if pending:
       step, prefix = pending[0]
@@ -147,66 +147,32 @@ def run_continuous_eval(model_dir, options=None, sampler_factory=None,
 
 
 def run_eval(model_dir, checkpoint=None, options=None, sampler_factory=None,
-             extractor=None, dataset=None, results_path=None, record=False):
-  """Scores one checkpoint (default: the latest) and prints the table.
+             extractor=None, dataset=None):
+  """Scores one checkpoint (default: the latest), prints and records the rows.
 
-  Rows are appended to `results_path` when one is given, or to the default
-  results file with `record`. Arguments are as for run_continuous_eval;
-  `checkpoint` is a `.../ckpt-<step>` prefix.
+  Arguments are as for run_continuous_eval; `checkpoint` is a
+  `<model_dir>/ckpt-<step>` prefix.
 
   Returns:
     The result rows.
   """
   if checkpoint is None:
-    found = checkpoints.list_checkpoints(model_dir)
+    found = run_dir.list_checkpoints(model_dir)
     if not found:
-      raise FileNotFoundError(f"No ckpt-*.index checkpoint in {model_dir}.")
+      raise FileNotFoundError(
+          f"No {run_dir.CHECKPOINT_NAME}-*.index checkpoint in {model_dir}.")
     checkpoint = found[-1][1]
-  elif not checkpoints.checkpoint_exists(checkpoint):
+  elif (os.path.abspath(os.path.dirname(checkpoint)) !=
+        os.path.abspath(model_dir)):
+    raise ValueError(f"Checkpoint {checkpoint} is not in model_dir "
+                     f"{model_dir}: its rows would be recorded under another "
+                     "run, with that run's config.")
+  elif not run_dir.checkpoint_exists(checkpoint):
     raise FileNotFoundError(f"Checkpoint {checkpoint}.index does not exist.")
-  job = _Job(model_dir, options, sampler_factory, extractor, dataset,
-             results_path)
-  rows = job.evaluate(checkpoints.step_of(checkpoint), checkpoint)
+  job = _Job(model_dir, options, sampler_factory, extractor, dataset)
+  rows = job.evaluate(run_dir.step_of(checkpoint), checkpoint)
   if rows is None:
     raise FileNotFoundError(f"Checkpoint {checkpoint} vanished.")
   print(results.format_table(rows))
-  if results_path or record:
-    job.results.append(rows)
+  job.record(rows)
   return rows
-
-
-def main(argv):
-  """Console entry point (absl)."""
-  del argv
-  f = flags.FLAGS
-  from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
-  restore.parse_run_config(f.model_dir, wait=f.mode == "continuous_eval")
-  gin.parse_config_files_and_bindings(f.gin_config, f.gin_bindings)
-  if f.mode == "eval":
-    run_eval(f.model_dir, f.checkpoint, results_path=f.results_path)
-  else:
-    run_continuous_eval(f.model_dir, results_path=f.results_path)
-
-
-def define_flags():
-  flags.DEFINE_string("model_dir", None, "The trainer's model_dir.",
-                      required=True)
-  flags.DEFINE_enum("mode", "continuous_eval", ["continuous_eval", "eval"],
-                    "Evaluate every new checkpoint, or one.")
-  flags.DEFINE_string("checkpoint", None,
-                      "eval mode: checkpoint prefix (default: the latest).")
-  flags.DEFINE_string("results_path", None,
-                      "Results file (default <model_dir>/eval[_ema]/results.*;"
-                      " eval mode writes none unless given).")
-  flags.DEFINE_multi_string("gin_config", [], "Extra gin files.")
-  flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings.")
-
-
-def run_main():
-  """For a console_scripts entry point."""
-  define_flags()
-  app.run(main)
-
-
-if __name__ == "__main__":
-  run_main()

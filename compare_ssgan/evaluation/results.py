@@ -1,9 +1,8 @@
 """The evaluation results file: CSV or JSONL rows, rewritten atomically.
 
-Each append writes the whole file to a temporary name and renames it over the
-old one (tf.io.gfile, so local or remote paths), so a crash never leaves half
-a checkpoint's rows. The steps already present tell a restarted evaluator what
-is done.
+Each append rewrites the whole file atomically (`run_dir.write_atomically`, on
+local or remote paths), so a crash never leaves half a checkpoint's rows. The
+steps already present, per generator, tell a restarted evaluator what is done.
 """
 
 import csv
@@ -13,6 +12,8 @@ import math
 import os
 
 import tensorflow as tf
+
+from compare_ssgan import run_dir
 
 FIELDS = ("step", "metric", "value", "n", "seed", "repeat", "use_ema",
           "wall_time", "eval_secs", "checkpoint")
@@ -62,8 +63,10 @@ class ResultsFile:
       rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return [_typed(r) for r in rows]
 
-  def evaluated_steps(self):
-    return {row["step"] for row in self.read()}
+  def evaluated_steps(self, use_ema=None):
+    """Steps with rows; of that generator only when use_ema is True/False."""
+    return {row["step"] for row in self.read()
+            if use_ema is None or row["use_ema"] == use_ema}
 
   def append(self, rows):
     """Adds rows (dicts with FIELDS keys) in one atomic rewrite."""
@@ -81,11 +84,7 @@ class ResultsFile:
     else:
       for row in rows:
         buf.write(json.dumps({k: row[k] for k in FIELDS}) + "\n")
-    tf.io.gfile.makedirs(os.path.dirname(self.path) or ".")
-    tmp = f"{self.path}.tmp-{os.getpid()}"
-    with tf.io.gfile.GFile(tmp, "w") as f:
-      f.write(text + buf.getvalue())
-    tf.io.gfile.rename(tmp, self.path, overwrite=True)
+    run_dir.write_atomically(self.path, text + buf.getvalue())
 
 
 def format_table(rows):

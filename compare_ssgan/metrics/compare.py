@@ -31,12 +31,12 @@ from PIL import Image
 
 from compare_ssgan.data import image_files
 from compare_ssgan.metrics import extractor as extractor_lib
-from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import statistics
+from compare_ssgan.metrics import tasks
 
 _EXTENSIONS = (".png", ".jpg", ".jpeg")
 _SCAN_ROWS = 1024  # Images per chunk when checking a float array's values.
-METRICS = ("fid", "kid", "inception_score")
+METRICS = tasks.NAMES
 FLOAT_RANGES = (1, 255)
 
 
@@ -189,34 +189,22 @@ def compare(real, fake, extractor, metrics=METRICS, num_samples=None,
 
   `key` and `float_range` say how .npz/.npy sets are read (`image_set`).
   """
-  unknown = set(metrics) - set(METRICS)
-  if unknown:
-    raise ValueError(f"Unknown metrics {sorted(unknown)}; known: {METRICS}.")
-  keep = "kid" in metrics
+  metric_tasks = tasks.available(
+      tasks.make_tasks(metrics, inception_score_splits=inception_score_splits,
+                       kid_block_size=kid_block_size),
+      getattr(extractor, "has_logits", False))
+  keep_features = tasks.keeps_features(metric_tasks)
   result = {}
   stats = {}
   for role, path in (("real", real), ("fake", fake)):
     count, batches = image_set(path, key=key, float_range=float_range)
     n = min(count, num_samples or count)
     stats[role] = statistics.compute_statistics(
-        batches, extractor, n, keep_features=keep,
+        batches, extractor, n, keep_features=keep_features,
         inception_score_splits=inception_score_splits)
     result[f"num_{role}"] = n
-  if "fid" in metrics:
-    result["fid"] = scores.frechet_distance(
-        stats["real"].mu, stats["real"].sigma, stats["fake"].mu,
-        stats["fake"].sigma)
-  if keep:
-    result["kid"], result["kid_stderr"] = scores.kernel_inception_distance(
-        stats["real"].features, stats["fake"].features, kid_block_size)
-  if "inception_score" in metrics:
-    if stats["fake"].inception_score is None:
-      print("Inception Score skipped: these Inception weights have no logits "
-            "(pass TF's GraphDef .pb as --inception_weights).", file=sys.stderr)
-    else:
-      result["inception_score"] = stats["fake"].inception_score
-      if inception_score_splits > 1:
-        result["inception_score_std"] = stats["fake"].inception_score_std
+  for task in metric_tasks:
+    result.update(task.compute(stats["real"], stats["fake"]))
   return result
 
 

@@ -10,11 +10,13 @@ provenance; a cache file that does not match its checksum is an error.
 
 import datetime
 import hashlib
+import io
 import json
 import os
 
 import numpy as np
 
+from compare_ssgan import run_dir
 from compare_ssgan.metrics import graphdef_weights
 from compare_ssgan.metrics import torchscript_weights
 
@@ -38,16 +40,16 @@ def _sha256(path):
 
 
 def save_converted(weights, path, provenance):
-  """Writes weights npz + checksummed provenance json (atomic renames)."""
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = path + ".tmp.npz"
-  np.savez(tmp, **weights)
-  meta = dict(provenance, format=FORMAT, sha256=_sha256(tmp),
+  """Writes weights npz + checksummed provenance json (each atomically)."""
+  buf = io.BytesIO()
+  np.savez(buf, **weights)
+  data = buf.getvalue()
+  meta = dict(provenance, format=FORMAT,
+              sha256=hashlib.sha256(data).hexdigest(),
               created=datetime.datetime.now(datetime.timezone.utc).isoformat())
-  os.replace(tmp, path)
-  with open(path + ".json.tmp", "w") as f:
-    json.dump(meta, f, indent=1, sort_keys=True)
-  os.replace(path + ".json.tmp", path[:-len(".npz")] + ".json")
+  run_dir.write_atomically(path, data)
+  run_dir.write_atomically(path[:-len(".npz")] + ".json",
+                           json.dumps(meta, indent=1, sort_keys=True))
 
 
 def load_converted(path):

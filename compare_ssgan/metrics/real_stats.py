@@ -18,6 +18,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import run_dir
 from compare_ssgan.metrics import inception_weights
 from compare_ssgan.metrics import statistics
 
@@ -47,13 +48,8 @@ def _write(path, stats, provenance):
   meta = dict(provenance, sha256=hashlib.sha256(data).hexdigest(),
               has_features=stats.features is not None,
               created=datetime.datetime.now(datetime.timezone.utc).isoformat())
-  tf.io.gfile.makedirs(os.path.dirname(path))
-  for target, payload in ((path + ".npz", data),
-                          (path + ".json", json.dumps(meta, indent=1))):
-    with tf.io.gfile.GFile(target + ".tmp", "wb" if target.endswith("z")
-                           else "w") as f:
-      f.write(payload)
-    tf.io.gfile.rename(target + ".tmp", target, overwrite=True)
+  run_dir.write_atomically(path + ".npz", data)
+  run_dir.write_atomically(path + ".json", json.dumps(meta, indent=1))
 
 
 def _read(path, need_features):

@@ -1,10 +1,7 @@
 """Checkpoint manager with clear errors for corrupt checkpoints and full disks."""
-import os
 
 from absl import logging
 import tensorflow as tf
-
-CHECKPOINT_NAME = "ckpt"
 
 
 class CheckpointError(RuntimeError):
@@ -47,13 +44,3 @@ def save(manager, step):
         f"Could not write the checkpoint for step {step} to {manager.directory!r} "
         f"({type(e).__name__}: {str(e).splitlines()[0][:300]}). Is the disk full or the "
         "directory read-only? The previous checkpoints were left as they were.") from e
-
-
-def write_text(model_dir, filename, text):
-  """Writes a small text file atomically (temp file + rename), on any tf.io.gfile path."""
-  path = os.path.join(model_dir, filename)
-  tmp = path + ".tmp"
-  with tf.io.gfile.GFile(tmp, "w") as f:
-    f.write(text)
-  tf.io.gfile.rename(tmp, path, overwrite=True)
-  return path

@@ -1,5 +1,5 @@
 """Rebuilds a trained generator from a model_dir, for evaluator workers and sampling."""
-import os
+import inspect
 import time
 
 from absl import logging
@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
+from compare_ssgan import run_dir
 from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
@@ -45,36 +46,43 @@ def parse_run_config(model_dir, wait=False, poll_secs=10.0):
   Call it before the evaluator's own gin files and bindings, which then override it.
   With `wait`, an evaluator started before its trainer waits for the file to appear.
   """
-  path = os.path.join(model_dir, "config.gin")
+  path = run_dir.config_path(model_dir)
   while not tf.io.gfile.exists(path):
     if not wait:
       raise FileNotFoundError(
           f"{path} not found: {model_dir!r} is not a compare_ssgan run directory (the "
-          "trainer writes config.gin when it starts).")
+          f"trainer writes {run_dir.CONFIG} when it starts).")
     logging.info("Waiting for the trainer to write %s ...", path)
     time.sleep(poll_secs)
   with tf.io.gfile.GFile(path) as f:
     gin.parse_config(f.read())
 
 
-def load_sampler(model_dir, checkpoint_path=None, use_ema=False):
+def run_uses_ema():
+  """`GAN.g_use_ema` of the parsed gin config: whether the run keeps an EMA generator."""
+  default = inspect.signature(gan_lib.GAN).parameters["g_use_ema"].default
+  return gin.get_bindings(gan_lib.GAN).get("g_use_ema", default)
+
+
+def load_sampler(model_dir, checkpoint_path=None, use_ema=None):
   """Builds the gin-configured GAN and restores G (or its EMA) from a checkpoint.
 
-  The run's config must be parsed first (`parse_run_config`; main.py and the evaluator
-  job do it). `checkpoint_path` defaults to the latest checkpoint in model_dir.
+  The run's config must be parsed first (`parse_run_config`; main.py does it).
+  `checkpoint_path` defaults to the latest checkpoint in model_dir; `use_ema` to the
+  run's own `GAN.g_use_ema`.
   """
   checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(model_dir)
   if checkpoint_path is None:
     raise FileNotFoundError(f"No checkpoint in {model_dir!r}.")
+  if use_ema is None:
+    use_ema = run_uses_ema()
   dataset = datasets.get_dataset()
   gan = gan_lib.GAN(image_shape=dataset.image_shape, num_classes=dataset.num_classes)
   if use_ema and gan.ema_generator is None:
     raise ValueError(f"use_ema=True but the run in {model_dir!r} has no EMA generator "
                      "(GAN.g_use_ema was False).")
   step = tf.Variable(0, dtype=tf.int64)
-  objects = dict(step=step, generator=gan.generator)
-  if use_ema:
-    objects["ema_generator"] = gan.ema_generator
-  checkpoints.restore(tf.train.Checkpoint(**objects), checkpoint_path, partial=True)
+  checkpoint = tf.train.Checkpoint(**run_dir.generator_objects(gan, step, use_ema))
+  checkpoints.restore(checkpoint, checkpoint_path, partial=True)
   generator = gan.ema_generator if use_ema else gan.generator
   return Sampler(gan, generator, int(step.numpy()))

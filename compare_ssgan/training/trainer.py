@@ -6,7 +6,6 @@ averaged on device and read once per loop; checkpoints, summaries and NaN checks
 between loops, never inside the step.
 """
 import math
-import os
 
 from absl import logging
 import gin
@@ -14,13 +13,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import run_dir
 from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
 from compare_ssgan.training import checkpoints
 from compare_ssgan.training import summaries
 
-TRAIN_DONE = "TRAIN_DONE"
 MIXED_PRECISION_POLICIES = (None, "mixed_bfloat16", "mixed_float16")
 
 
@@ -81,10 +80,10 @@ class Trainer:
       self.gan.build_optimizers()
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
       self.trackers = {name: keras.metrics.Mean(name=name) for name in self.gan.metric_names}
-    self.checkpoint = make_checkpoint(self.gan, self.step)
+    self.checkpoint = tf.train.Checkpoint(**run_dir.checkpoint_objects(self.gan, self.step))
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, model_dir, max_to_keep=keep_checkpoint_max,
-        checkpoint_name=checkpoints.CHECKPOINT_NAME)
+        checkpoint_name=run_dir.CHECKPOINT_NAME)
     self._train_loop = tf.function(self._loop)
     self._replica_step = tf.function(self._replica_step_fn, jit_compile=jit_compile)
 
@@ -118,9 +117,9 @@ class Trainer:
     start = int(self.step.numpy())
     if start >= self.training_steps:
       logging.info("Already trained to step %d.", start)
-      _mark_done(self.model_dir)
+      run_dir.mark_training_done(self.model_dir)
       return {}
-    checkpoints.write_text(self.model_dir, "config.gin", gin.config_str())
+    run_dir.write_atomically(run_dir.config_path(self.model_dir), gin.config_str())
     iterator = iter(self.train_dataset(start))
     writer = tf.summary.create_file_writer(self.model_dir)
     progress = summaries.Progress(start, self.training_steps)
@@ -132,8 +131,8 @@ class Trainer:
         self.run_loop(iterator, self._steps_until_boundary(start))
         if start == int(progress.start_step):
           # After the first trace every configurable in use has been called.
-          checkpoints.write_text(self.model_dir, "operative_config.gin",
-                                 gin.operative_config_str())
+          run_dir.write_atomically(run_dir.operative_config_path(self.model_dir),
+                                   gin.operative_config_str())
         start = int(self.step.numpy())
         scalars = self._read_trackers()
         _check_finite(scalars, start)
@@ -147,13 +146,13 @@ class Trainer:
       if scalars and int(self.step.numpy()) != self._latest_saved_step():
         checkpoints.save(self.manager, int(self.step.numpy()))
       raise
-    self.write_sample_grid(os.path.join(self.model_dir, f"samples_{start:08d}.png"))
-    _mark_done(self.model_dir)
+    self.write_sample_grid(run_dir.samples_path(self.model_dir, start))
+    run_dir.mark_training_done(self.model_dir)
     return scalars
 
   def _latest_saved_step(self):
     latest = self.manager.latest_checkpoint
-    return int(latest.rsplit("-", 1)[-1]) if latest else -1
+    return run_dir.step_of(latest) if latest else -1
 
   def _steps_until_boundary(self, step):
     """Loops end on every checkpoint, summary and image-summary boundary."""
@@ -196,20 +195,6 @@ class Trainer:
     return path
 
 
-def make_checkpoint(gan, step):
-  """Everything a resumed run needs: networks, optimizers, EMA, term heads and the step.
-
-  The step is also the RNG state: every random draw is a stateless function of it.
-  """
-  objects = dict(step=step, generator=gan.generator, discriminator=gan.discriminator,
-                 g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer)
-  if gan.ema_generator is not None:
-    objects["ema_generator"] = gan.ema_generator
-  for index, term in enumerate(gan.terms):
-    objects[f"term_{index}_{term.name}"] = term
-  return tf.train.Checkpoint(**objects)
-
-
 def _next_multiple(step, every):
   return (step // every + 1) * every if every else math.inf
 
@@ -221,7 +206,3 @@ def _check_finite(scalars, step):
         f"Non-finite training metrics in the loop ending at step {step}: {bad}. Training "
         "stopped; the last checkpoint before this loop is intact (lower the learning rate "
         "or add a penalty, then resume).")
-
-
-def _mark_done(model_dir):
-  checkpoints.write_text(model_dir, TRAIN_DONE, "")

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_ssgan.evaluation import checkpoints
+from compare_ssgan import run_dir
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import job
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import scores
+from tests.training import helpers
 
 N = 24
 
@@ -61,7 +62,7 @@ class FakeSampler:
       yield base * 0.5 + np.float32(self.level)
 
 
-def restore_sampler(model_dir, checkpoint_path, use_ema=False):
+def restore_sampler(model_dir, checkpoint_path, use_ema):
   """Reads the checkpoint for real, like the trainer's load_sampler would."""
   del model_dir
   value = tf.Variable(0.0)
@@ -77,14 +78,14 @@ class Trainer:
     self.level = tf.Variable(0.0)
     self.manager = tf.train.CheckpointManager(
         tf.train.Checkpoint(v=self.level), model_dir, max_to_keep=max_to_keep,
-        checkpoint_name="ckpt")
+        checkpoint_name=run_dir.CHECKPOINT_NAME)
 
   def save(self, step, level):
     self.level.assign(level)
     self.manager.save(checkpoint_number=step)
 
   def finish(self):
-    open(os.path.join(self.model_dir, checkpoints.DONE_MARKER), "w").close()
+    run_dir.mark_training_done(self.model_dir)
 
 
 def _options(**kwargs):
@@ -102,9 +103,8 @@ def _run(model_dir, options=None, extractor=None, **kwargs):
       dataset=ToyDataset(os.path.join(model_dir, "data")), **kwargs)
 
 
-def _rows(model_dir, sub="eval"):
-  return results.ResultsFile(os.path.join(model_dir, sub,
-                                          "results.csv")).read()
+def _rows(model_dir, name="results.csv"):
+  return results.ResultsFile(os.path.join(model_dir, "eval", name)).read()
 
 
 def _expected_fid(model_dir, level, seed=42):
@@ -156,7 +156,7 @@ def test_follows_a_running_trainer_and_tolerates_deleted_checkpoints(tmp_path):
       for step, level in action if action != "done" else []:
         trainer.save(step, level)
 
-  def deleting_factory(model_dir_, prefix, use_ema=False):
+  def deleting_factory(model_dir_, prefix, use_ema):
     if prefix.endswith("ckpt-30"):  # Retention removes it under our feet.
       for path in glob.glob(prefix + ".*"):
         os.remove(path)
@@ -219,22 +219,60 @@ def test_timeout_without_checkpoints(tmp_path):
   assert evaluated == [] and now[0] == 12
 
 
-def test_ema_and_jsonl_and_no_inception_score_without_logits(tmp_path):
+def test_ema_and_raw_rows_share_one_file_and_jsonl_without_logits(tmp_path):
   model_dir = str(tmp_path / "run")
   trainer = Trainer(model_dir)
   trainer.save(7, 0.1)
   trainer.finish()
-  _run(model_dir, options=_options(use_ema=True, results_format="jsonl"),
-       extractor=FakeExtractor(has_logits=False))
-  rows = results.ResultsFile(os.path.join(model_dir, "eval_ema",
-                                          "results.jsonl")).read()
-  assert {r["metric"] for r in rows} == {"fid", "kid", "kid_stderr"}
-  assert all(r["use_ema"] for r in rows)
-  fid = [r for r in rows if r["metric"] == "fid"][0]["value"]
-  assert fid == pytest.approx(_expected_fid(model_dir, 0.3), rel=1e-6)
+  for use_ema, level in ((True, 0.3), (False, 0.1)):
+    # Each generator of a step is scored once; the other one is not "done".
+    assert _run(model_dir, options=_options(use_ema=use_ema,
+                                            results_format="jsonl"),
+                extractor=FakeExtractor(has_logits=False)) == [7]
+    rows = [r for r in _rows(model_dir, "results.jsonl")
+            if r["use_ema"] == use_ema]
+    assert {r["metric"] for r in rows} == {"fid", "kid", "kid_stderr"}
+    fid = [r for r in rows if r["metric"] == "fid"][0]["value"]
+    assert fid == pytest.approx(_expected_fid(model_dir, level), rel=1e-6)
+  assert _run(model_dir, options=_options(use_ema=False,
+                                          results_format="jsonl")) == []
+  for summaries in ("eval", os.path.join("eval", "ema")):
+    assert glob.glob(os.path.join(model_dir, summaries, "events.out.*"))
 
 
-def test_run_eval_one_checkpoint(tmp_path, capsys):
+def test_default_scores_the_ema_generator_when_the_run_has_one(tmp_path):
+  model_dir = str(tmp_path / "run")
+  trainer = helpers.make_trainer(
+      model_dir, "Trainer.training_steps = 2\nGAN.g_use_ema = True\n"
+      "ema.decay = 0.5\nema.start_step = 1")
+  trainer.train()
+  samplers = []
+
+  def recording_factory(*args):
+    samplers.append(job.default_sampler_factory(*args))
+    return samplers[-1]
+
+  kwargs = dict(sampler_factory=recording_factory, extractor=FakeExtractor(),
+                dataset=ToyDataset(str(tmp_path / "data")))
+  for use_ema, scored in ((None, trainer.gan.ema_generator),
+                          (False, trainer.gan.generator)):
+    rows = job.run_eval(model_dir, options=_options(metrics=("fid",),
+                                                    use_ema=use_ema), **kwargs)
+    assert [r["use_ema"] for r in rows] == [scored is trainer.gan.ema_generator]
+    for a, b in zip(helpers.weights(samplers[-1].generator),
+                    helpers.weights(scored)):
+      np.testing.assert_array_equal(a, b)
+  assert not all(np.array_equal(a, b) for a, b in zip(
+      helpers.weights(trainer.gan.generator),
+      helpers.weights(trainer.gan.ema_generator)))
+  assert [r["use_ema"] for r in _rows(model_dir)] == [True, False]
+  gin.bind_parameter("GAN.g_use_ema", False)
+  with pytest.raises(ValueError, match="no EMA generator"):
+    job.run_eval(model_dir, options=_options(use_ema=True), **kwargs)
+
+
+def test_run_eval_scores_one_checkpoint_into_the_results_file(tmp_path,
+                                                              capsys):
   model_dir = str(tmp_path / "run")
   with pytest.raises(FileNotFoundError, match="No ckpt"):
     job.run_eval(model_dir, options=_options())
@@ -247,15 +285,17 @@ def test_run_eval_one_checkpoint(tmp_path, capsys):
   rows = job.run_eval(model_dir, **kwargs)
   assert [(r["step"], r["metric"]) for r in rows] == [(4, "fid")]
   assert "fid" in capsys.readouterr().out
-  assert not os.path.exists(os.path.join(model_dir, "eval"))
-  out = str(tmp_path / "one.csv")
-  rows = job.run_eval(model_dir, os.path.join(model_dir, "ckpt-3"),
-                      results_path=out, **kwargs)
+  rows = job.run_eval(model_dir, os.path.join(model_dir, "ckpt-3"), **kwargs)
   assert rows[0]["value"] == pytest.approx(_expected_fid(model_dir, 0.1),
                                            rel=1e-6)
-  assert results.ResultsFile(out).evaluated_steps() == {3}
+  assert [(r["step"], r["metric"]) for r in _rows(model_dir)] == [
+      (4, "fid"), (3, "fid")]
   with pytest.raises(FileNotFoundError):
     job.run_eval(model_dir, os.path.join(model_dir, "ckpt-9"), **kwargs)
+  other = str(tmp_path / "other")
+  Trainer(other).save(5, 0.5)
+  with pytest.raises(ValueError, match="not in model_dir"):
+    job.run_eval(model_dir, os.path.join(other, "ckpt-5"), **kwargs)
 
 
 def test_options_are_gin_configurable_and_validated():
@@ -269,3 +309,7 @@ def test_options_are_gin_configurable_and_validated():
       3000, 3, ("fid",))
   with pytest.raises(ValueError, match="Unknown metrics"):
     evaluator.EvalOptions(metrics=("fid", "precision"))
+  assert evaluator.EvalOptions().use_ema is None  # The run's GAN.g_use_ema.
+  for bad in ("yes", 1):
+    with pytest.raises(ValueError, match=f"evaluation.use_ema .* got {bad!r}"):
+      evaluator.EvalOptions(use_ema=bad)

@@ -1,0 +1,39 @@
+"""The run directory contract: checkpoint names, the done marker, atomic writes."""
+import os
+
+import pytest
+
+from compare_ssgan import run_dir
+
+
+def test_lists_only_complete_checkpoints_oldest_first(tmp_path):
+  for name in ("ckpt-20.index", "ckpt-20.data-00000-of-00001", "ckpt-3.index",
+               "ckpt-7.data-00000-of-00001",  # No .index yet: incomplete.
+               "ckpt-best.index", "my_ckpt-5.index", "checkpoint"):
+    (tmp_path / name).write_text("")
+  assert run_dir.list_checkpoints(str(tmp_path)) == [
+      (3, str(tmp_path / "ckpt-3")), (20, str(tmp_path / "ckpt-20"))]
+  assert run_dir.checkpoint_exists(str(tmp_path / "ckpt-3"))
+  assert not run_dir.checkpoint_exists(str(tmp_path / "ckpt-7"))
+
+
+def test_step_of_a_prefix():
+  assert run_dir.step_of("gs://bucket/run/ckpt-1500") == 1500
+  for bad in ("run/ckpt-15.index", "run/my_ckpt-15", "run/ckpt-"):
+    with pytest.raises(ValueError, match="<model_dir>/ckpt-<step>"):
+      run_dir.step_of(bad)
+
+
+def test_done_marker_and_atomic_writes(tmp_path):
+  model_dir = str(tmp_path / "run")
+  assert not run_dir.training_done(model_dir)
+  run_dir.mark_training_done(model_dir)
+  assert run_dir.training_done(model_dir)
+  path = os.path.join(model_dir, "eval", "results.csv")
+  run_dir.write_atomically(path, "old")
+  run_dir.write_atomically(path, "new")
+  run_dir.write_atomically(path + ".bin", b"\x00\xff")
+  assert open(path).read() == "new"
+  assert open(path + ".bin", "rb").read() == b"\x00\xff"
+  assert sorted(os.listdir(os.path.dirname(path))) == ["results.csv",
+                                                       "results.csv.bin"]
