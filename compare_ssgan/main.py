@@ -3,10 +3,10 @@
   python -m compare_ssgan.main --model_dir=runs/x --gin_config=gin_configs/cifar10/ssgan.gin \
       [--gin_bindings='Trainer.training_steps=1000'] [--mode=train_and_eval] [--strategy=tpu]
   python -m compare_ssgan.main --model_dir=runs/x --mode=continuous_eval|eval \
-      [--checkpoint=runs/x/ckpt-5000] [--gin_bindings='evaluation.num_samples=10000']
+      [--checkpoint=runs/x/ckpt-5000 [--rescore]] [--gin_bindings='evaluation.num_samples=10000']
 
 Evaluation parses the run's config.gin first, then --gin_config/--gin_bindings, and
-appends its rows to the run's results file (see run_dir).
+adds its rows to the run's results file (see run_dir), once per checkpoint and protocol.
 """
 import os
 import signal
@@ -34,6 +34,9 @@ flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
 flags.DEFINE_string("checkpoint", None,
                     "--mode=eval: the checkpoint prefix <model_dir>/ckpt-<step> to score "
                     "(default: the latest).")
+flags.DEFINE_bool("rescore", False,
+                  "--mode=eval: score the checkpoint even if it is already scored (or failed "
+                  "to restore) with this protocol, replacing its rows.")
 flags.DEFINE_integer("num_cpu_devices", None,
                      "Split the CPU into this many logical devices (for --strategy=mirrored "
                      "on a CPU-only host).")
@@ -61,6 +64,8 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if FLAGS.checkpoint and FLAGS.mode != "eval":
     raise app.UsageError(f"--checkpoint is for --mode=eval, not --mode={FLAGS.mode}.")
+  if FLAGS.rescore and FLAGS.mode != "eval":
+    raise app.UsageError(f"--rescore is for --mode=eval, not --mode={FLAGS.mode}.")
   signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
   if FLAGS.mode in ("eval", "continuous_eval"):
     # The run's own config first; --gin_config/--gin_bindings (e.g. evaluation.*) override.
@@ -70,7 +75,7 @@ def main(argv):
     strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices)
     trainer_lib.Trainer(FLAGS.model_dir, strategy).train()
   if FLAGS.mode in ("eval", "train_and_eval"):
-    eval_job.run_eval(FLAGS.model_dir, FLAGS.checkpoint)
+    eval_job.run_eval(FLAGS.model_dir, FLAGS.checkpoint, rescore=FLAGS.rescore)
   if FLAGS.mode == "continuous_eval":
     eval_job.run_continuous_eval(FLAGS.model_dir)
   logging.info("Done: %s", FLAGS.mode)

@@ -11,6 +11,7 @@ tf.io.gfile path:
   TRAIN_DONE                  empty, written once training has ended
   eval/results.<csv|jsonl>    evaluation rows of both generators (column use_ema); their
                               TensorBoard scalars in eval/ (G) and eval/ema/ (EMA G)
+  eval/failures.jsonl         checkpoints the evaluator could not restore, with the reason
 """
 import os
 import re
@@ -22,6 +23,7 @@ OPERATIVE_CONFIG = "operative_config.gin"
 TRAIN_DONE = "TRAIN_DONE"
 CHECKPOINT_NAME = "ckpt"
 EVAL_DIR = "eval"
+EVAL_FAILURES = "failures.jsonl"
 
 # Object keys inside a checkpoint (also the variable-name prefixes tf.train writes).
 STEP = "step"
@@ -49,6 +51,10 @@ def samples_path(model_dir, step):
 
 def results_path(model_dir, results_format):
   return os.path.join(model_dir, EVAL_DIR, f"results.{results_format}")
+
+
+def eval_failures_path(model_dir):
+  return os.path.join(model_dir, EVAL_DIR, EVAL_FAILURES)
 
 
 def eval_summary_dir(model_dir, use_ema):

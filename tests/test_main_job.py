@@ -60,11 +60,12 @@ def test_eval_of_a_directory_without_a_run_is_explained(tmp_path):
   assert out.returncode != 0 and "config.gin not found" in out.stderr
 
 
-def test_checkpoint_flag_is_for_eval_only(tmp_path):
+@pytest.mark.parametrize("name, value", [("checkpoint", "ckpt-5"), ("rescore", "true")])
+def test_checkpoint_and_rescore_flags_are_for_eval_only(tmp_path, name, value):
   main.FLAGS(["main", f"--model_dir={tmp_path}", "--mode=continuous_eval",
-              f"--checkpoint={tmp_path}/ckpt-5"])
+              f"--{name}={value}"])
   try:
-    with pytest.raises(app.UsageError, match="--checkpoint is for --mode=eval"):
+    with pytest.raises(app.UsageError, match=f"--{name} is for --mode=eval"):
       main.main(["main"])
   finally:
     main.FLAGS.unparse_flags()

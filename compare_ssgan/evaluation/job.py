@@ -2,13 +2,17 @@
 
 Run them with `python -m compare_ssgan.main --mode=eval|continuous_eval`, which
 parses the run's config.gin first. They may run on another machine than the
-trainer (model_dir can be any tf.io.gfile path), and both append their rows to
-the run's results file (`run_dir.results_path`). Continuous evaluation scores
-each checkpoint exactly once per generator (raw or EMA), oldest first; what is
-done is read back from the results file, so a restarted evaluator neither
-repeats nor skips one. A checkpoint that the trainer's retention deleted before
-it was read is skipped with a warning. It stops once `TRAIN_DONE` exists and
-every checkpoint is scored (or after `timeout_secs` without a new checkpoint).
+trainer (model_dir can be any tf.io.gfile path), and both add their rows to
+the run's results file (`run_dir.results_path`). Either mode scores a
+checkpoint once per generator (raw or EMA) and protocol (see results.py);
+`run_eval(rescore=True)` replaces its rows. Continuous evaluation goes oldest
+first; what is done is read back from the results file, so a restarted
+evaluator neither repeats nor skips one. A checkpoint that the trainer's
+retention deleted before it was read is skipped with a warning; one that cannot
+be restored (corrupt) is recorded with its reason in the failure log
+(`run_dir.eval_failures_path`) and never retried except by a rescore. It stops
+once `TRAIN_DONE` exists and every checkpoint is done (or after `timeout_secs`
+without a new checkpoint).
 """
 
 import os
@@ -23,6 +27,7 @@ from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import extractor as extractor_lib
 from compare_ssgan.metrics import real_stats
 from compare_ssgan.metrics import tasks as tasks_lib
+from compare_ssgan.training import checkpoints
 
 
 def default_sampler_factory(model_dir, checkpoint_path, use_ema):
@@ -60,6 +65,7 @@ class _Job:
     self.results = results.ResultsFile(
         run_dir.results_path(model_dir, self.options.results_format),
         self.options.results_format)
+    self.failures = results.FailureLog(run_dir.eval_failures_path(model_dir))
     self._real = None
     self._writer = None
 
@@ -73,24 +79,47 @@ class _Job:
           keep_features=tasks_lib.keeps_features(self.tasks))
     return self._real
 
+  def key(self, step):
+    """The RowSetKey of this job's rows for a step."""
+    return results.RowSetKey(step, self.use_ema, self.options.num_samples,
+                             self.options.seed)
+
+  def done_steps(self):
+    """Steps scored under this protocol or recorded as failed."""
+    return ({key.step for key in self.results.keys()
+             if key == self.key(key.step)} |
+            set(self.failures.reasons(self.use_ema)))
+
   def evaluate(self, step, prefix):
-    """Rows for one checkpoint, or None if it vanished before it was read."""
+    """Rows for one checkpoint, or None if it vanished before it was read.
+
+    Raises:
+      checkpoints.CheckpointError: it cannot be restored; recorded as failed.
+    """
     logging.info("Evaluating %s (step %d, %s).", prefix, step,
                  "EMA generator" if self.use_ema else "generator")
     try:
       sampler = self.sampler_factory(self.model_dir, prefix, self.use_ema)
-    except Exception:  # pylint: disable=broad-except
-      if run_dir.checkpoint_exists(prefix):
-        raise
-      logging.warning("Checkpoint %s was deleted (trainer retention?) before "
-                      "it could be evaluated; skipping it.", prefix)
-      return None
+    except Exception as e:  # pylint: disable=broad-except
+      if not run_dir.checkpoint_exists(prefix):
+        logging.warning("Checkpoint %s was deleted (trainer retention?) before "
+                        "it could be evaluated; skipping it.", prefix)
+        return None
+      if isinstance(e, checkpoints.CheckpointError):
+        self.failures.record(step, self.use_ema, prefix, str(e))
+        logging.warning("Skipping checkpoint %s for good (recorded in %s; "
+                        "--mode=eval --rescore retries it): %s", prefix,
+                        self.failures.path, e)
+      raise
     return evaluator.evaluate_generator(step, prefix, sampler, self.extractor,
                                         self.real(), self.tasks, self.options,
                                         self.use_ema)
 
-  def record(self, rows):
-    """TensorBoard scalars, then the results file (which marks it done)."""
+  def record(self, rows, replace=False):
+    """TensorBoard scalars, then the results file (which marks it done).
+
+    `replace`: the rows replace this protocol's rows of their checkpoint.
+    """
     if self._writer is None:
       self._writer = tf.summary.create_file_writer(
           run_dir.eval_summary_dir(self.model_dir, self.use_ema))
@@ -99,7 +128,8 @@ class _Job:
         if self.options.repeats == 1 or row["repeat"] is None:
           tf.summary.scalar(row["metric"], row["value"], step=row["step"])
     self._writer.flush()
-    self.results.append(rows)
+    self.results.add(rows, replace=replace)
+    self.failures.clear(rows[0]["step"], self.use_ema)
 
 
 def run_continuous_eval(model_dir, options=None, sampler_factory=None,
@@ -120,7 +150,7 @@ def run_continuous_eval(model_dir, options=None, sampler_factory=None,
     The steps evaluated by this call, in order.
   """
   job = _Job(model_dir, options, sampler_factory, extractor, dataset)
-  done = job.results.evaluated_steps(use_ema=job.use_ema)
+  done = job.done_steps()
   evaluated = []
   last_progress = clock()
   while True:
@@ -129,7 +159,10 @@ def run_continuous_eval(model_dir, options=None, sampler_factory=None,
                if s not in done]
     if pending:
       step, prefix = pending[0]
-      rows = job.evaluate(step, prefix)
+      try:
+        rows = job.evaluate(step, prefix)
+      except checkpoints.CheckpointError:
+        rows = None  # Recorded and logged; go on with the later ones.
       if rows is not None:
         job.record(rows)
         evaluated.append(step)
@@ -147,14 +180,22 @@ def run_continuous_eval(model_dir, options=None, sampler_factory=None,
 
 
 def run_eval(model_dir, checkpoint=None, options=None, sampler_factory=None,
-             extractor=None, dataset=None):
+             extractor=None, dataset=None, rescore=False):
   """Scores one checkpoint (default: the latest), prints and records the rows.
 
+  A checkpoint already scored under this protocol is not scored again: its
+  rows are printed and returned as they are. One that failed to restore before
+  raises that failure again.
+
   Arguments are as for run_continuous_eval; `checkpoint` is a
-  `<model_dir>/ckpt-<step>` prefix.
+  `<model_dir>/ckpt-<step>` prefix; `rescore` scores it even so (a failed one
+  too) and replaces its rows.
 
   Returns:
     The result rows.
+
+  Raises:
+    checkpoints.CheckpointError: the checkpoint cannot be restored.
   """
   if checkpoint is None:
     found = run_dir.list_checkpoints(model_dir)
@@ -170,9 +211,23 @@ def run_eval(model_dir, checkpoint=None, options=None, sampler_factory=None,
   elif not run_dir.checkpoint_exists(checkpoint):
     raise FileNotFoundError(f"Checkpoint {checkpoint}.index does not exist.")
   job = _Job(model_dir, options, sampler_factory, extractor, dataset)
-  rows = job.evaluate(run_dir.step_of(checkpoint), checkpoint)
+  step = run_dir.step_of(checkpoint)
+  if not rescore:
+    rows = job.results.rows_of(job.key(step))
+    if rows:
+      logging.info("%s is already scored with this protocol (%s); these are "
+                   "its rows in %s. --rescore replaces them.", checkpoint,
+                   job.key(step), job.results.path)
+      print(results.format_table(rows))
+      return rows
+    failure = job.failures.reasons(job.use_ema).get(step)
+    if failure is not None:
+      raise checkpoints.CheckpointError(
+          f"{checkpoint} failed earlier (recorded in {job.failures.path}; "
+          f"--rescore retries it): {failure}")
+  rows = job.evaluate(step, checkpoint)
   if rows is None:
     raise FileNotFoundError(f"Checkpoint {checkpoint} vanished.")
   print(results.format_table(rows))
-  job.record(rows)
+  job.record(rows, replace=rescore)
   return rows

@@ -1,8 +1,18 @@
-"""The evaluation results file: CSV or JSONL rows, rewritten atomically.
+"""The evaluation results file (CSV or JSONL rows) and the failure log.
 
-Each append rewrites the whole file atomically (`run_dir.write_atomically`, on
-local or remote paths), so a crash never leaves half a checkpoint's rows. The
-steps already present, per generator, tell a restarted evaluator what is done.
+Each write rewrites the whole file atomically (`run_dir.write_atomically`, on
+local or remote paths), so a crash never leaves half a checkpoint's rows.
+
+One evaluation of one checkpoint is one set of rows, identified by its
+`RowSetKey`: (step, use_ema, n, first seed); the first seed is `seed - repeat`
+(repeat r uses seed + r; the mean/std rows carry the first seed). A key has at
+most one set in the file, whichever mode wrote it: adding it again is an error
+unless it replaces the old set. The other protocol knobs (metrics, repeats,
+quantize/clip, IS splits, KID block size) are not in the rows, so changing them
+for a scored checkpoint means replacing its set (`--rescore`).
+
+Checkpoints that cannot be restored go to a separate `FailureLog`, never into
+the results as metric values (a NaN "fid" row would pollute every mean).
 """
 
 import csv
@@ -10,6 +20,8 @@ import io
 import json
 import math
 import os
+import time
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -37,6 +49,26 @@ def _typed(row):
   return out
 
 
+class RowSetKey(NamedTuple):
+  """What identifies the rows of one evaluation of one checkpoint."""
+  step: int
+  use_ema: bool
+  n: int
+  seed: int  # Of the first repeat.
+
+
+def row_set_key(row):
+  return RowSetKey(row["step"], row["use_ema"], row["n"],
+                   row["seed"] - (row["repeat"] or 0))
+
+
+def _read_text(path):
+  if not tf.io.gfile.exists(path):
+    return ""
+  with tf.io.gfile.GFile(path) as f:
+    return f.read()
+
+
 class ResultsFile:
   """Rows of (step, metric, value, n, seed, repeat, use_ema, wall_time, ...)."""
 
@@ -48,43 +80,88 @@ class ResultsFile:
     self.path = path
     self.format = fmt
 
-  def _read_text(self):
-    if not tf.io.gfile.exists(self.path):
-      return ""
-    with tf.io.gfile.GFile(self.path) as f:
-      return f.read()
-
   def read(self):
     """All rows, typed (NaN values come back as float('nan'))."""
-    text = self._read_text()
+    text = _read_text(self.path)
     if self.format == "csv":
       rows = list(csv.DictReader(io.StringIO(text)))
     else:
       rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return [_typed(r) for r in rows]
 
-  def evaluated_steps(self, use_ema=None):
-    """Steps with rows; of that generator only when use_ema is True/False."""
-    return {row["step"] for row in self.read()
-            if use_ema is None or row["use_ema"] == use_ema}
+  def keys(self):
+    """The RowSetKeys of the sets in the file."""
+    return {row_set_key(row) for row in self.read()}
 
-  def append(self, rows):
-    """Adds rows (dicts with FIELDS keys) in one atomic rewrite."""
+  def rows_of(self, key):
+    return [row for row in self.read() if row_set_key(row) == key]
+
+  def add(self, rows, replace=False):
+    """Adds rows (dicts with FIELDS keys) in one atomic rewrite.
+
+    A set already in the file is an error, or with `replace` dropped first.
+    """
     bad = [r for r in rows if set(r) != set(FIELDS)]
     if bad:
       raise ValueError(f"Result rows need exactly the fields {FIELDS}, got "
                        f"{sorted(bad[0])}.")
-    text = self._read_text()
+    new_keys = {row_set_key(r) for r in rows}
+    kept = self.read()
+    present = new_keys & {row_set_key(r) for r in kept}
+    if present and not replace:
+      raise ValueError(f"{self.path} already has rows for {sorted(present)}; "
+                       "replace them instead of adding duplicates.")
+    kept = [r for r in kept if row_set_key(r) not in new_keys]
     buf = io.StringIO()
     if self.format == "csv":
       writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
-      if not text:
-        writer.writeheader()
-      writer.writerows(rows)
+      writer.writeheader()
+      writer.writerows(kept + rows)
     else:
-      for row in rows:
+      for row in kept + rows:
         buf.write(json.dumps({k: row[k] for k in FIELDS}) + "\n")
-    run_dir.write_atomically(self.path, text + buf.getvalue())
+    run_dir.write_atomically(self.path, buf.getvalue())
+
+
+class FailureLog:
+  """Checkpoints that could not be restored: one JSON object a line.
+
+  Each record has step, use_ema, checkpoint, reason and wall_time; a
+  (step, use_ema) has at most one. A failure does not depend on the protocol,
+  so a recorded one is not retried by any evaluator until it is cleared.
+  """
+
+  def __init__(self, path):
+    self.path = path
+
+  def read(self):
+    return [json.loads(line) for line in _read_text(self.path).splitlines()
+            if line.strip()]
+
+  def reasons(self, use_ema):
+    """{step: reason} of that generator's failures."""
+    return {r["step"]: r["reason"] for r in self.read()
+            if r["use_ema"] == use_ema}
+
+  def record(self, step, use_ema, checkpoint, reason):
+    self._write(_without(self.read(), step, use_ema) + [
+        {"step": step, "use_ema": use_ema, "checkpoint": checkpoint,
+         "reason": reason, "wall_time": time.time()}])
+
+  def clear(self, step, use_ema):
+    """Forgets a failure (the checkpoint was scored after all)."""
+    records = self.read()
+    others = _without(records, step, use_ema)
+    if len(others) < len(records):
+      self._write(others)
+
+  def _write(self, records):
+    run_dir.write_atomically(
+        self.path, "".join(json.dumps(r) + "\n" for r in records))
+
+
+def _without(records, step, use_ema):
+  return [r for r in records if (r["step"], r["use_ema"]) != (step, use_ema)]
 
 
 def format_table(rows):

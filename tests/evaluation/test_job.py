@@ -15,6 +15,7 @@ from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import job
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import scores
+from compare_ssgan.training import checkpoints
 from tests.training import helpers
 
 N = 24
@@ -66,7 +67,8 @@ def restore_sampler(model_dir, checkpoint_path, use_ema):
   """Reads the checkpoint for real, like the trainer's load_sampler would."""
   del model_dir
   value = tf.Variable(0.0)
-  tf.train.Checkpoint(v=value).read(checkpoint_path).expect_partial()
+  checkpoints.restore(tf.train.Checkpoint(v=value), checkpoint_path,
+                      partial=True)
   return FakeSampler(value.numpy() + (0.2 if use_ema else 0.0))
 
 
@@ -268,7 +270,8 @@ def test_default_scores_the_ema_generator_when_the_run_has_one(tmp_path):
   assert [r["use_ema"] for r in _rows(model_dir)] == [True, False]
   gin.bind_parameter("GAN.g_use_ema", False)
   with pytest.raises(ValueError, match="no EMA generator"):
-    job.run_eval(model_dir, options=_options(use_ema=True), **kwargs)
+    job.run_eval(model_dir, options=_options(use_ema=True), rescore=True,
+                 **kwargs)
 
 
 def test_run_eval_scores_one_checkpoint_into_the_results_file(tmp_path,
@@ -296,6 +299,83 @@ def test_run_eval_scores_one_checkpoint_into_the_results_file(tmp_path,
   Trainer(other).save(5, 0.5)
   with pytest.raises(ValueError, match="not in model_dir"):
     job.run_eval(model_dir, os.path.join(other, "ckpt-5"), **kwargs)
+
+
+def test_one_set_of_rows_per_checkpoint_whichever_mode_wrote_it(tmp_path,
+                                                                capsys):
+  model_dir = str(tmp_path / "run")
+  trainer = Trainer(model_dir)
+  trainer.save(1, 0.1)
+  trainer.save(2, 0.2)
+  trainer.finish()
+  kwargs = dict(options=_options(metrics=("fid",)),
+                sampler_factory=restore_sampler, extractor=FakeExtractor(),
+                dataset=ToyDataset(str(tmp_path / "data")))
+  first = job.run_eval(model_dir, **kwargs)  # The latest: step 2.
+  assert _run(model_dir, options=kwargs["options"]) == [1]
+  ckpt_1 = os.path.join(model_dir, "ckpt-1")
+  scored_1 = _rows(model_dir)[1:]
+  for _ in range(2):  # Already scored: printed, not written again.
+    capsys.readouterr()
+    assert job.run_eval(model_dir, ckpt_1, **kwargs) == scored_1
+    assert "fid" in capsys.readouterr().out
+  assert job.run_eval(model_dir, **kwargs) == first
+  assert [(r["step"], r["metric"]) for r in _rows(model_dir)] == [
+      (2, "fid"), (1, "fid")]
+  # Another protocol (n) is another set of rows.
+  other = dict(kwargs, options=_options(metrics=("fid",), num_samples=N - 4))
+  job.run_eval(model_dir, **other)
+  assert len(_rows(model_dir)) == 3
+
+  rescored = job.run_eval(model_dir, ckpt_1, rescore=True, **kwargs)
+  rows = _rows(model_dir)
+  assert len(rows) == 3 and rows[-1] == rescored[0]
+  assert rescored[0]["wall_time"] > scored_1[0]["wall_time"]
+  assert rescored[0]["value"] == pytest.approx(_expected_fid(model_dir, 0.1),
+                                               rel=1e-6)
+
+
+def test_a_corrupt_checkpoint_is_recorded_once_and_skipped(tmp_path,
+                                                         monkeypatch):
+  model_dir = str(tmp_path / "run")
+  trainer = Trainer(model_dir)
+  for step, level in ((10, 0.1), (20, 0.2), (30, 0.3)):
+    trainer.save(step, level)
+  trainer.finish()
+  corrupt = os.path.join(model_dir, "ckpt-20")
+  for data in glob.glob(corrupt + ".data-*"):
+    with open(data, "wb"):  # Truncated to nothing.
+      pass
+  warnings = []
+  monkeypatch.setattr(logging, "warning",
+                      lambda msg, *a: warnings.append(msg % a))
+  restored = []
+
+  def counting_factory(*args):
+    restored.append(run_dir.step_of(args[1]))
+    return restore_sampler(*args)
+
+  assert _run(model_dir, sampler_factory=counting_factory) == [10, 30]
+  assert {r["step"] for r in _rows(model_dir)} == {10, 30}
+  [failure] = results.FailureLog(run_dir.eval_failures_path(model_dir)).read()
+  assert (failure["step"], failure["use_ema"]) == (20, False)
+  assert failure["checkpoint"] == corrupt and "cannot be restored" in failure[
+      "reason"]
+  assert any(corrupt in w and "cannot be restored" in w for w in warnings)
+  # A restarted evaluator does not try it again.
+  restored.clear()
+  assert _run(model_dir, sampler_factory=counting_factory) == []
+  assert not restored
+  kwargs = dict(options=_options(), sampler_factory=restore_sampler,
+                extractor=FakeExtractor(),
+                dataset=ToyDataset(str(tmp_path / "data")))
+  with pytest.raises(checkpoints.CheckpointError, match="failed earlier"):
+    job.run_eval(model_dir, corrupt, **kwargs)
+  # Rescoring retries it; once it is good again, its failure is forgotten.
+  trainer.save(20, 0.2)
+  assert job.run_eval(model_dir, corrupt, rescore=True, **kwargs)
+  assert not results.FailureLog(run_dir.eval_failures_path(model_dir)).read()
+  assert {r["step"] for r in _rows(model_dir)} == {10, 20, 30}
 
 
 def test_options_are_gin_configurable_and_validated():

@@ -1,4 +1,4 @@
-"""The results file: typed round trip, atomic appends, done steps."""
+"""The results file: typed round trip, atomic writes, one set per key; failures."""
 
 import math
 
@@ -18,15 +18,16 @@ def _row(step, metric, value, repeat=0):
 def test_round_trip_with_nan_and_none(tmp_path, fmt):
   path = tmp_path / "eval" / f"results.{fmt}"
   rf = results.ResultsFile(str(path))
-  assert rf.read() == [] and rf.evaluated_steps() == set()
-  rf.append([_row(100, "fid", 12.5), _row(100, "kid", math.nan)])
-  rf.append([_row(200, "fid_mean", 3.0, repeat=None)])
+  assert rf.read() == [] and rf.keys() == set()
+  rf.add([_row(100, "fid", 12.5), _row(100, "kid", math.nan)])
+  rf.add([_row(200, "fid_mean", 3.0, repeat=None)])
   rows = rf.read()
   assert [r["step"] for r in rows] == [100, 100, 200]
   assert rows[0] == _row(100, "fid", 12.5)
   assert math.isnan(rows[1]["value"])
   assert rows[2]["repeat"] is None and rows[2]["eval_secs"] is None
-  assert rf.evaluated_steps() == {100, 200}
+  assert rf.keys() == {results.RowSetKey(100, False, 10, 42),
+                       results.RowSetKey(200, False, 10, 42)}
   assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
   if fmt == "csv":
     assert path.read_text().count("step,metric") == 1
@@ -37,7 +38,39 @@ def test_bad_format_and_rows(tmp_path):
     results.ResultsFile(str(tmp_path / "results.txt"))
   rf = results.ResultsFile(str(tmp_path / "r.csv"))
   with pytest.raises(ValueError, match="exactly the fields"):
-    rf.append([{"step": 1, "metric": "fid", "value": 1.0}])
+    rf.add([{"step": 1, "metric": "fid", "value": 1.0}])
+
+
+@pytest.mark.parametrize("fmt", results.FORMATS)
+def test_a_set_is_added_once_or_replaced(tmp_path, fmt):
+  rf = results.ResultsFile(str(tmp_path / f"results.{fmt}"))
+  second_repeat = dict(_row(100, "fid", 13.0, repeat=1), seed=43)
+  rf.add([_row(100, "fid", 12.5), second_repeat, _row(200, "fid", 9.0)])
+  # Repeat 1 (seed 43) belongs to the set of first seed 42.
+  assert rf.keys() == {results.RowSetKey(100, False, 10, 42),
+                       results.RowSetKey(200, False, 10, 42)}
+  with pytest.raises(ValueError, match="already has rows"):
+    rf.add([_row(100, "kid", 1.0)])
+  rf.add([_row(100, "fid", 11.0)], replace=True)
+  assert [(r["step"], r["value"]) for r in rf.read()] == [(200, 9.0),
+                                                         (100, 11.0)]
+  other_seed = dict(_row(100, "fid", 10.0), seed=7)
+  rf.add([other_seed])  # Another protocol: a set of its own.
+  assert rf.rows_of(results.RowSetKey(100, False, 10, 7)) == [other_seed]
+
+
+def test_failure_log_keeps_one_record_per_checkpoint_and_generator(tmp_path):
+  log = results.FailureLog(str(tmp_path / "eval" / "failures.jsonl"))
+  assert log.reasons(use_ema=False) == {}
+  log.clear(5, False)
+  assert not (tmp_path / "eval").exists()  # Nothing to clear: nothing written.
+  log.record(5, False, "/m/ckpt-5", "truncated")
+  log.record(5, True, "/m/ckpt-5", "no EMA")
+  log.record(5, False, "/m/ckpt-5", "still truncated")
+  assert log.reasons(use_ema=False) == {5: "still truncated"}
+  log.clear(5, False)
+  assert log.reasons(use_ema=False) == {} and log.reasons(use_ema=True) == {
+      5: "no EMA"}
 
 
 def test_table_lists_rows():
