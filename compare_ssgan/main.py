@@ -37,6 +37,11 @@ flags.DEFINE_string("checkpoint", None,
 flags.DEFINE_bool("rescore", False,
                   "--mode=eval: score the checkpoint even if it is already scored (or failed "
                   "to restore) with this protocol, replacing its rows.")
+flags.DEFINE_float("wait_for_run_secs", 3600.0,
+                   "--mode=continuous_eval: how long to wait for the trainer to write "
+                   "<model_dir>/config.gin before giving up (inf: forever).")
+flags.register_validator("wait_for_run_secs", lambda secs: secs >= 0,  # False for NaN.
+                         message="must be >= 0 seconds (inf: wait forever)")
 flags.DEFINE_integer("num_cpu_devices", None,
                      "Split the CPU into this many logical devices (for --strategy=mirrored "
                      "on a CPU-only host).")
@@ -69,7 +74,9 @@ def main(argv):
   signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
   if FLAGS.mode in ("eval", "continuous_eval"):
     # The run's own config first; --gin_config/--gin_bindings (e.g. evaluation.*) override.
-    restore.parse_run_config(FLAGS.model_dir, wait=FLAGS.mode == "continuous_eval")
+    # Its timeout is a flag, not a gin knob: the wait comes before any gin is parsed.
+    restore.parse_run_config(FLAGS.model_dir, wait_secs=FLAGS.wait_for_run_secs
+                             if FLAGS.mode == "continuous_eval" else 0)
   parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
   if FLAGS.mode in ("train", "train_and_eval"):
     strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices)

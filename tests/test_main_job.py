@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from absl import app
+from absl import flags
 import pytest
 
 from compare_ssgan import main
@@ -67,5 +68,15 @@ def test_checkpoint_and_rescore_flags_are_for_eval_only(tmp_path, name, value):
   try:
     with pytest.raises(app.UsageError, match=f"--{name} is for --mode=eval"):
       main.main(["main"])
+  finally:
+    main.FLAGS.unparse_flags()
+
+
+@pytest.mark.parametrize("bad", ["-1.0", "nan"])
+def test_wait_for_run_secs_is_validated(tmp_path, bad):
+  try:
+    with pytest.raises(flags.IllegalFlagValueError,
+                       match=f"--wait_for_run_secs={bad}: must be >= 0"):
+      main.FLAGS(["main", f"--model_dir={tmp_path}", f"--wait_for_run_secs={bad}"])
   finally:
     main.FLAGS.unparse_flags()

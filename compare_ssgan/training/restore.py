@@ -40,20 +40,30 @@ class Sampler:
       yield np.asarray(self._generate(z, labels), np.float32)
 
 
-def parse_run_config(model_dir, wait=False, poll_secs=10.0):
+def parse_run_config(model_dir, wait_secs=0.0, poll_secs=10.0, sleep=time.sleep,
+                     clock=time.monotonic):
   """Parses the trainer's `config.gin`, so that an evaluator rebuilds the same run.
 
   Call it before the evaluator's own gin files and bindings, which then override it.
-  With `wait`, an evaluator started before its trainer waits for the file to appear.
+  An evaluator started before its trainer waits up to `wait_secs` (>= 0, inf: forever)
+  for the file to appear; `sleep` and `clock` are injectable for tests.
   """
   path = run_dir.config_path(model_dir)
+  start = clock()
   while not tf.io.gfile.exists(path):
-    if not wait:
+    if not wait_secs:
       raise FileNotFoundError(
           f"{path} not found: {model_dir!r} is not a compare_ssgan run directory (the "
           f"trainer writes {run_dir.CONFIG} when it starts).")
-    logging.info("Waiting for the trainer to write %s ...", path)
-    time.sleep(poll_secs)
+    waited = clock() - start
+    dir_state = "exists" if tf.io.gfile.isdir(model_dir) else "does not exist"
+    if waited >= wait_secs:
+      raise TimeoutError(
+          f"No {path} after waiting {waited:.0f} s (the directory {dir_state}): is "
+          f"--model_dir right? The trainer writes {run_dir.CONFIG} when it starts.")
+    logging.info("Waiting for the trainer to write %s (the directory %s; %.0f of %s s) ...",
+                 path, dir_state, waited, wait_secs)
+    sleep(min(poll_secs, wait_secs - waited))
   with tf.io.gfile.GFile(path) as f:
     gin.parse_config(f.read())
 

@@ -16,6 +16,7 @@ from compare_ssgan.evaluation import job
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import scores
 from compare_ssgan.training import checkpoints
+from compare_ssgan.training import restore
 from tests.training import helpers
 
 N = 24
@@ -376,6 +377,40 @@ def test_a_corrupt_checkpoint_is_recorded_once_and_skipped(tmp_path,
   assert job.run_eval(model_dir, corrupt, rescore=True, **kwargs)
   assert not results.FailureLog(run_dir.eval_failures_path(model_dir)).read()
   assert {r["step"] for r in _rows(model_dir)} == {10, 20, 30}
+
+
+def test_waits_for_the_run_config_then_gives_up(tmp_path, monkeypatch):
+  now = [0.0]
+  waits = []
+  monkeypatch.setattr(logging, "info", lambda msg, *a: waits.append(msg % a))
+
+  def sleep(seconds):
+    now[0] += seconds
+
+  missing = str(tmp_path / "mistyped")
+  with pytest.raises(TimeoutError, match=r"config.gin after waiting 25 s \(the "
+                     "directory does not exist\): is --model_dir right"):
+    restore.parse_run_config(missing, wait_secs=25, sleep=sleep,
+                             clock=lambda: now[0])
+  assert now[0] == 25 and len(waits) == 3
+  assert all("directory does not exist" in w for w in waits)
+
+  # A run being created: its directory first, then its config.
+  model_dir = tmp_path / "run"
+  creation = [lambda: model_dir.mkdir(),
+              lambda: (model_dir / "config.gin").write_text("GAN.z_dim = 7")]
+
+  def trainer_starting(seconds):
+    sleep(seconds)
+    creation.pop(0)()
+
+  waits.clear()
+  restore.parse_run_config(str(model_dir), wait_secs=25,
+                           sleep=trainer_starting, clock=lambda: now[0])
+  assert gin.query_parameter("GAN.z_dim") == 7
+  assert ["does not exist" in w for w in waits] == [True, False]
+  with pytest.raises(FileNotFoundError, match="not a compare_ssgan run"):
+    restore.parse_run_config(missing)
 
 
 def test_options_are_gin_configurable_and_validated():
