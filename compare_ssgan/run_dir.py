@@ -7,21 +7,30 @@ tf.io.gfile path:
   operative_config.gin        the parameters actually used, after the first loop
   ckpt-<step>.index, .data-*  tf.train checkpoints, <step> in G steps; the .index is written
                               last, so its presence means the checkpoint is complete
+  checkpoint                  tf.train.CheckpointManager's state: the latest and retained
+                              checkpoints (a cache of the files above, rebuilt from them)
   samples_<step, 8 digits>.png  the final fixed-z sample grid
   TRAIN_DONE                  empty, written once training has ended
   eval/results.<csv|jsonl>    evaluation rows of both generators (column use_ema); their
                               TensorBoard scalars in eval/ (G) and eval/ema/ (EMA G)
   eval/failures.jsonl         checkpoints the evaluator could not restore, with the reason
+
+Temporaries the trainer owns, left behind only by a crash or a failed write:
+  ckpt-<step>_temp/           a checkpoint save in progress (tf.train's sharded save)
+  checkpoint.tmp<hex>         the state file being rewritten (tf.io's atomic write)
+  <file>.tmp-<pid>            `write_atomically` of config.gin, operative_config.gin, TRAIN_DONE
 """
 import os
 import re
 
+from absl import logging
 import tensorflow as tf
 
 CONFIG = "config.gin"
 OPERATIVE_CONFIG = "operative_config.gin"
 TRAIN_DONE = "TRAIN_DONE"
 CHECKPOINT_NAME = "ckpt"
+CHECKPOINT_STATE = "checkpoint"
 EVAL_DIR = "eval"
 EVAL_FAILURES = "failures.jsonl"
 
@@ -35,6 +44,12 @@ D_OPTIMIZER = "d_optimizer"
 
 _CHECKPOINT_RE = re.compile(rf"{CHECKPOINT_NAME}-(\d+)")
 _INDEX = ".index"
+_CHECKPOINT_TEMP = "_temp"  # Where tf.train writes a checkpoint's shards before renaming.
+_ATOMIC_TEMP = ".tmp-"
+_TRAINER_TEMPORARY_RE = re.compile(
+    rf"{CHECKPOINT_NAME}-\d+{_CHECKPOINT_TEMP}|{CHECKPOINT_STATE}\.tmp[0-9a-f]{{32}}|"
+    rf"({re.escape(CONFIG)}|{re.escape(OPERATIVE_CONFIG)}|{TRAIN_DONE})"
+    rf"{re.escape(_ATOMIC_TEMP)}\d+")
 
 
 def config_path(model_dir):
@@ -80,8 +95,21 @@ def step_of(prefix):
   return int(match.group(1))
 
 
+def checkpoint_prefix(model_dir, step):
+  return os.path.join(model_dir, f"{CHECKPOINT_NAME}-{step}")
+
+
+def checkpoint_state_path(model_dir):
+  return os.path.join(model_dir, CHECKPOINT_STATE)
+
+
 def checkpoint_exists(prefix):
   return tf.io.gfile.exists(prefix + _INDEX)
+
+
+def checkpoint_time(prefix):
+  """When the checkpoint was completed (its .index is written last), in seconds."""
+  return tf.io.gfile.stat(prefix + _INDEX).mtime_nsec / 1e9
 
 
 def list_checkpoints(model_dir):
@@ -92,6 +120,31 @@ def list_checkpoints(model_dir):
     if _CHECKPOINT_RE.fullmatch(os.path.basename(prefix)):
       found.append((step_of(prefix), prefix))
   return sorted(found)
+
+
+def remove_partial_checkpoint(prefix):
+  """Removes the shards of a failed save of `prefix` (they would keep a full disk full)."""
+  _remove(prefix + _CHECKPOINT_TEMP)
+
+
+def remove_stale_temporaries(model_dir):
+  """Removes what a crashed or failed trainer left half-written; returns the paths.
+
+  Only the trainer's own temporaries (see the module docstring), never other files.
+  """
+  stale = [os.path.join(model_dir, name) for name in tf.io.gfile.listdir(model_dir)
+           if _TRAINER_TEMPORARY_RE.fullmatch(name.rstrip("/"))]
+  for path in stale:
+    logging.warning("Removing %s, left half-written by an earlier run.", path)
+    _remove(path)
+  return stale
+
+
+def _remove(path):
+  if tf.io.gfile.isdir(path):
+    tf.io.gfile.rmtree(path)
+  elif tf.io.gfile.exists(path):
+    tf.io.gfile.remove(path)
 
 
 def checkpoint_objects(gan, step):
@@ -122,7 +175,7 @@ def write_atomically(path, data):
   the pid, so two writers never share one.
   """
   tf.io.gfile.makedirs(os.path.dirname(path) or ".")
-  tmp = f"{path}.tmp-{os.getpid()}"
+  tmp = f"{path}{_ATOMIC_TEMP}{os.getpid()}"
   with tf.io.gfile.GFile(tmp, "wb" if isinstance(data, bytes) else "w") as f:
     f.write(data)
   tf.io.gfile.rename(tmp, path, overwrite=True)

@@ -61,6 +61,13 @@ def test_eval_of_a_directory_without_a_run_is_explained(tmp_path):
   assert out.returncode != 0 and "config.gin not found" in out.stderr
 
 
+@pytest.mark.parametrize("path", ["missing.gin", "gin_configs/missing.gin"])
+def test_missing_gin_config_is_named(path):
+  with pytest.raises(app.UsageError, match=rf"--gin_config={path}: no such file .*"
+                     rf"'{os.path.join(ROOT, path)}'"):
+    main.parse_gin([path], [])
+
+
 @pytest.mark.parametrize("name, value", [("checkpoint", "ckpt-5"), ("rescore", "true")])
 def test_checkpoint_and_rescore_flags_are_for_eval_only(tmp_path, name, value):
   main.FLAGS(["main", f"--model_dir={tmp_path}", "--mode=continuous_eval",

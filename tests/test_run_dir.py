@@ -37,3 +37,21 @@ def test_done_marker_and_atomic_writes(tmp_path):
   assert open(path + ".bin", "rb").read() == b"\x00\xff"
   assert sorted(os.listdir(os.path.dirname(path))) == ["results.csv",
                                                        "results.csv.bin"]
+
+
+def test_removes_only_the_trainers_stale_temporaries(tmp_path):
+  stale = ["ckpt-7_temp", "config.gin.tmp-12", "operative_config.gin.tmp-3",
+           "TRAIN_DONE.tmp-99", "checkpoint.tmp" + "0123456789abcdef" * 2]
+  kept = ["ckpt-7.index", "checkpoint", "config.gin", "notes.txt", "ckpt-best_temp",
+          "notes.txt.tmp-5", "config.gin.tmp"]
+  for name in stale + kept:
+    (tmp_path / name).write_text("")
+  (tmp_path / "ckpt-8_temp").mkdir()  # A save's shard directory.
+  (tmp_path / "ckpt-8_temp" / "part-00000-of-00001.index").write_text("")
+  (tmp_path / "eval").mkdir()
+  (tmp_path / "eval" / "results.csv.tmp-5").write_text("")  # The evaluator's, maybe live.
+  stale.append("ckpt-8_temp")
+  assert sorted(run_dir.remove_stale_temporaries(str(tmp_path))) == sorted(
+      str(tmp_path / name) for name in stale)
+  assert sorted(os.listdir(tmp_path)) == sorted(kept + ["eval"])
+  assert os.listdir(tmp_path / "eval") == ["results.csv.tmp-5"]

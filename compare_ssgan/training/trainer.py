@@ -60,6 +60,7 @@ class Trainer:
     self.training_steps = training_steps
     self.steps_per_loop = steps_per_loop
     self.save_checkpoints_steps = save_checkpoints_steps
+    self.keep_checkpoint_max = keep_checkpoint_max
     self.summary_steps = summary_steps
     self.image_summary_steps = image_summary_steps
     self.seed = seed
@@ -81,9 +82,7 @@ class Trainer:
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
       self.trackers = {name: keras.metrics.Mean(name=name) for name in self.gan.metric_names}
     self.checkpoint = tf.train.Checkpoint(**run_dir.checkpoint_objects(self.gan, self.step))
-    self.manager = tf.train.CheckpointManager(
-        self.checkpoint, model_dir, max_to_keep=keep_checkpoint_max,
-        checkpoint_name=run_dir.CHECKPOINT_NAME)
+    self.manager = None  # Made by `train()` once it knows which checkpoints are sound.
     self._train_loop = tf.function(self._loop)
     self._replica_step = tf.function(self._replica_step_fn, jit_compile=jit_compile)
 
@@ -113,7 +112,9 @@ class Trainer:
 
   def train(self):
     """Runs (or resumes) training to `training_steps`; returns the final scalars."""
-    checkpoints.restore_or_initialize(self.manager, self.checkpoint)
+    run_dir.remove_stale_temporaries(self.model_dir)
+    self.manager = checkpoints.restore_or_initialize(self.checkpoint, self.model_dir,
+                                                     self.keep_checkpoint_max)
     start = int(self.step.numpy())
     if start >= self.training_steps:
       logging.info("Already trained to step %d.", start)

@@ -1,5 +1,6 @@
 """The training loop: resumption, NaN handling, outputs in model_dir, errors."""
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -51,18 +52,102 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_last_checkpoint(tmp_path):
   assert not (tmp_path / "TRAIN_DONE").exists()
 
 
-def test_corrupt_checkpoint_is_named_and_left_alone(tmp_path):
-  helpers.make_trainer(tmp_path, "Trainer.training_steps = 2").train()
-  data_file = next(p for p in tmp_path.iterdir() if p.name.startswith("ckpt-2.data"))
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+  """A run trained to step 2 (ckpt-0, ckpt-2); tests copy it rather than retrain."""
+  model_dir = tmp_path_factory.mktemp("trained")
+  helpers.make_trainer(model_dir, "Trainer.training_steps = 2").train()
+  return model_dir
+
+
+def _copy_run(trained_run, tmp_path):
+  model_dir = tmp_path / "run"
+  shutil.copytree(trained_run, model_dir)
+  return model_dir
+
+
+def _checkpoint_files(model_dir):
+  return {p.name: p.stat().st_mtime_ns for p in model_dir.iterdir()
+          if p.name.startswith("ckpt-")}
+
+
+def test_damaged_checkpoint_state_resumes_from_the_newest_checkpoint(trained_run, tmp_path):
+  model_dir = _copy_run(trained_run, tmp_path)
+  files = _checkpoint_files(model_dir)
+  for damage in ("garbage {{{", 'model_checkpoint_path: "ckpt-9"', None):
+    state = model_dir / "checkpoint"
+    if damage is None:
+      state.unlink()
+    else:
+      state.write_text(damage)
+    trainer = helpers.make_trainer(model_dir, "Trainer.training_steps = 2")
+    trainer.train()
+    assert int(trainer.step.numpy()) == 2, damage
+    assert _checkpoint_files(model_dir) == files, damage  # Not retrained, not overwritten.
+    assert tf.train.latest_checkpoint(str(model_dir)) == str(model_dir / "ckpt-2")
+    assert trainer.manager.checkpoints == [str(model_dir / "ckpt-0"),
+                                           str(model_dir / "ckpt-2")]
+
+
+def test_corrupt_newest_checkpoint_falls_back_to_the_previous_one(
+    trained_run, tmp_path, caplog):
+  model_dir = _copy_run(trained_run, tmp_path)
+  _truncate(model_dir, "ckpt-2")
+  trainer = helpers.make_trainer(model_dir, "Trainer.training_steps = 2\n"
+                                 "Trainer.keep_checkpoint_max = 1")
+  real_run_loop = trainer.run_loop
+  started_at = []
+
+  def recording_run_loop(iterator, num_steps):
+    started_at.append(int(trainer.step.numpy()))
+    real_run_loop(iterator, num_steps)
+  trainer.run_loop = recording_run_loop
+  trainer.train()
+  assert started_at == [0]
+  assert any("Skipping checkpoint" in r.getMessage() and "ckpt-2" in r.getMessage()
+             for r in caplog.records if r.levelname == "WARNING")
+  assert trainer.manager.checkpoints == [str(model_dir / "ckpt-2")]  # Rewritten, sound.
+  checkpoints.restore(trainer.checkpoint, str(model_dir / "ckpt-2"))
+
+
+def test_no_restorable_checkpoint_refuses_to_start_over(trained_run, tmp_path):
+  model_dir = _copy_run(trained_run, tmp_path)
+  for prefix in ("ckpt-0", "ckpt-2"):
+    _truncate(model_dir, prefix)
+  before = {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()}
+  with pytest.raises(checkpoints.CheckpointError,
+                     match=r"None of the checkpoints(.|\n)*move the ckpt-\* files"):
+    helpers.make_trainer(model_dir, "Trainer.training_steps = 4").train()
+  assert {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()} == before
+
+
+def _truncate(model_dir, prefix):
+  data_file = next(model_dir.glob(prefix + ".data-*"))
   data_file.write_bytes(data_file.read_bytes()[:100])
-  size = data_file.stat().st_size
-  with pytest.raises(checkpoints.CheckpointError, match="ckpt-2"):
-    helpers.make_trainer(tmp_path, "Trainer.training_steps = 4").train()
-  assert data_file.stat().st_size == size
 
 
-def test_unwritable_model_dir_names_the_directory(tmp_path):
-  trainer = helpers.make_trainer(tmp_path, "Trainer.training_steps = 2")
+def test_restart_removes_its_stale_temporaries_only(trained_run, tmp_path):
+  model_dir = _copy_run(trained_run, tmp_path)
+  (model_dir / "ckpt-7_temp").mkdir()
+  (model_dir / "ckpt-7_temp" / "part-00000-of-00001.index").write_text("partial")
+  (model_dir / "config.gin.tmp-4242").write_text("partial")
+  (model_dir / "notes.txt").write_text("mine")
+  helpers.make_trainer(model_dir, "Trainer.training_steps = 2").train()
+  names = set(os.listdir(model_dir))
+  assert not {"ckpt-7_temp", "config.gin.tmp-4242"} & names
+  assert "notes.txt" in names
+
+
+def test_failed_save_names_the_directory_and_removes_its_partial_files(
+    trained_run, tmp_path):
+  model_dir = _copy_run(trained_run, tmp_path)
+  trainer = helpers.make_trainer(model_dir, "Trainer.training_steps = 2")
+  trainer.train()
+  # A directory where the data file goes makes the save fail after writing its shards.
+  (model_dir / "ckpt-7.data-00000-of-00001" / "blocker").mkdir(parents=True)
+  with pytest.raises(checkpoints.CheckpointError, match=str(model_dir)):
+    checkpoints.save(trainer.manager, 7)
+  assert not (model_dir / "ckpt-7_temp").exists()
   trainer.manager._directory = "/proc/compare_ssgan_cannot_write_here"  # pylint: disable=protected-access
   with pytest.raises(checkpoints.CheckpointError, match="compare_ssgan_cannot_write_here"):
     checkpoints.save(trainer.manager, 0)
