@@ -139,9 +139,7 @@ class ConditionalBatchNorm(ops.BuildsOnFirstCall, keras.layers.Layer):
   def __init__(self, num_channels, use_sn=False, gain="one_plus_linear",
                **kwargs):
     super().__init__(**kwargs)
-    if gain not in CONDITIONAL_GAINS:
-      raise ValueError(f"conditional_batch_norm.gain must be one of "
-                       f"{CONDITIONAL_GAINS}, got {gain!r}.")
+    validate.choice("conditional_batch_norm.gain", gain, CONDITIONAL_GAINS)
     self.gain_offset = 1.0 if gain == "one_plus_linear" else 0.0
     self.standardize = make_standardize_batch()
     self.gamma = ops.Dense(num_channels, use_bias=False, use_sn=use_sn,

@@ -26,10 +26,8 @@ class SpectralNorm(keras.layers.Layer):
   def __init__(self, epsilon=1e-12, singular_value="left", **kwargs):
     kwargs["dtype"] = "float32"
     super().__init__(**kwargs)
-    if singular_value not in ("left", "right", "auto"):
-      raise ValueError(
-          f"spectral_norm.singular_value must be 'left', 'right' or 'auto', "
-          f"got {singular_value!r}.")
+    validate.choice("spectral_norm.singular_value", singular_value,
+                    ("left", "right", "auto"))
     self.epsilon = epsilon
     self.singular_value = singular_value
 

@@ -30,8 +30,7 @@ def sample_codes(batch_size, seed, categorical_dims, num_continuous, layout="ran
   square grid with ceil(sqrt(batch)) columns the category (i // columns) mod dim for every
   categorical code and 0 for continuous codes: each grid row shows one category.
   """
-  if layout not in LAYOUTS:
-    raise ValueError(f"infogan_codes.layout must be one of {LAYOUTS}; got {layout!r}.")
+  validate.choice("infogan_codes.layout", layout, LAYOUTS)
   codes = []
   for index, dim in enumerate(categorical_dims):
     if layout == "rows":
