@@ -13,6 +13,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import normalization
 from compare_ssgan.architectures import ops
 
@@ -65,14 +66,12 @@ class BaseGenerator(ops.BuildsOnFirstCall, keras.Model):
     self.image_shape = _check_image_shape(image_shape)
     self.z_dim = int(z_dim)
     self.num_classes = int(num_classes)
-    if batch_norm not in normalization.NORMALIZATIONS:
-      raise ValueError(f"G.batch_norm must be one of "
-                       f"{normalization.NORMALIZATIONS}, got {batch_norm!r}.")
+    validate.choice("G.batch_norm", batch_norm, normalization.NORMALIZATIONS)
     if batch_norm == "conditional_batch_norm" and self.num_classes <= 0:
       raise ValueError("G.batch_norm='conditional_batch_norm' needs labels, "
                        f"but num_classes={self.num_classes}.")
     self.batch_norm = batch_norm
-    self.spectral_norm = bool(spectral_norm)
+    self.spectral_norm = validate.boolean("G.spectral_norm", spectral_norm)
 
   def norm(self, num_channels, name):
     """A new normalization layer of the configured kind."""
@@ -129,13 +128,10 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
     self.image_shape = _check_image_shape(image_shape)
     self.num_classes = int(num_classes)
     self.project_y = bool(project_y) and self.num_classes > 0
-    self.spectral_norm = bool(spectral_norm)
-    if batch_norm not in ("none", "batch_norm"):
-      raise ValueError(f"D.batch_norm must be 'none' or 'batch_norm', got "
-                       f"{batch_norm!r}.")
+    self.spectral_norm = validate.boolean("D.spectral_norm", spectral_norm)
+    validate.choice("D.batch_norm", batch_norm, ("none", "batch_norm"))
     self.batch_norm = batch_norm
-    if not isinstance(patch_output, bool):
-      raise ValueError(f"D.patch_output must be True or False, got {patch_output!r}.")
+    validate.boolean("D.patch_output", patch_output)
     if patch_output and self.project_y:
       raise ValueError("D.patch_output=True has no per-patch projection: set the "
                        "architecture's Discriminator.project_y=False (a conditional "

@@ -10,6 +10,7 @@ about 0.15 s on 2 CPU cores.
 import gin
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import base
 from compare_ssgan.architectures import ops
 
@@ -22,6 +23,7 @@ class Generator(base.BaseGenerator):
   """
 
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=32, **kwargs):
+    validate.integer("dcgan.Generator.ch", ch, minimum=1)
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
     seed_shape = base.downscaled_size(self.image_shape, 4, "dcgan") + (2 * ch,)
     sn = self.spectral_norm
@@ -45,6 +47,7 @@ class Discriminator(base.BaseDiscriminator):
 
   def __init__(self, image_shape, num_classes=0, ch=32, project_y=False,
                **kwargs):
+    validate.integer("dcgan.Discriminator.ch", ch, minimum=1)
     super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
     s_h, s_w = base.downscaled_size(self.image_shape, 4, "dcgan")
     sn = self.spectral_norm

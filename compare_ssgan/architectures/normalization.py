@@ -11,6 +11,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import ops
 
 NORMALIZATIONS = ("none", "batch_norm", "conditional_batch_norm",
@@ -87,6 +88,8 @@ class StandardizeBatch(keras.layers.Layer):
 def make_standardize_batch(decay=0.9, epsilon=1e-5,
                            use_cross_replica_mean=None, name="standardize"):
   """The BN core with the gin-configured settings (see StandardizeBatch)."""
+  validate.number("standardize_batch.decay", decay, minimum=0, maximum=1, max_inclusive=False)
+  validate.number("standardize_batch.epsilon", epsilon, minimum=0, min_inclusive=False)
   return StandardizeBatch(decay, epsilon, use_cross_replica_mean, name=name)
 
 
@@ -136,9 +139,7 @@ class ConditionalBatchNorm(ops.BuildsOnFirstCall, keras.layers.Layer):
   def __init__(self, num_channels, use_sn=False, gain="one_plus_linear",
                **kwargs):
     super().__init__(**kwargs)
-    if gain not in CONDITIONAL_GAINS:
-      raise ValueError(f"conditional_batch_norm.gain must be one of "
-                       f"{CONDITIONAL_GAINS}, got {gain!r}.")
+    validate.choice("conditional_batch_norm.gain", gain, CONDITIONAL_GAINS)
     self.gain_offset = 1.0 if gain == "one_plus_linear" else 0.0
     self.standardize = make_standardize_batch()
     self.gamma = ops.Dense(num_channels, use_bias=False, use_sn=use_sn,
@@ -196,6 +197,7 @@ class SelfModulatedBatchNorm(ops.BuildsOnFirstCall, keras.layers.Layer):
 @gin.configurable("self_modulated_batch_norm", allowlist=["num_hidden"])
 def make_self_modulated_batch_norm(num_channels, use_sn, name, num_hidden=32):
   """sBN with gin `self_modulated_batch_norm.num_hidden` (compare_gan: 32)."""
+  validate.integer("self_modulated_batch_norm.num_hidden", num_hidden, minimum=0)
   return SelfModulatedBatchNorm(num_channels, use_sn, num_hidden, name=name)
 
 

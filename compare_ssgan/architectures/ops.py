@@ -13,6 +13,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import initializers
 from compare_ssgan.architectures import spectral_norm
 
@@ -170,9 +171,7 @@ class Upsample(keras.layers.Layer):
 
   def __init__(self, method, **kwargs):
     super().__init__(**kwargs)
-    if method not in ("zero_insertion", "nearest"):
-      raise ValueError(f"upsample.method must be 'zero_insertion' or "
-                       f"'nearest', got {method!r}.")
+    validate.choice("upsample.method", method, ("zero_insertion", "nearest"))
     self.method = method
 
   def call(self, x):

@@ -16,6 +16,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import attention
 from compare_ssgan.architectures import normalization
 from compare_ssgan.architectures import ops
@@ -79,6 +80,8 @@ class Generator(resnet_blocks.ResNetGenerator):
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=96,
                blocks_with_attention="B4", hierarchical_z=True, embed_z=False,
                embed_y=True, embed_y_dim=128, embed_bias=False, **kwargs):
+    validate.integer("resnet_biggan.Generator.ch", ch, minimum=1)
+    validate.integer("resnet_biggan.Generator.embed_y_dim", embed_y_dim, minimum=1)
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
     mult = _multipliers(_G_MULTIPLIERS, self.image_shape)
     in_ch = [m * ch for m in mult[:-1]]
@@ -121,6 +124,7 @@ class Discriminator(resnet_blocks.ResNetDiscriminator):
 
   def __init__(self, image_shape, num_classes=0, ch=96,
                blocks_with_attention="B1", project_y=True, **kwargs):
+    validate.integer("resnet_biggan.Discriminator.ch", ch, minimum=1)
     super().__init__(image_shape, num_classes, project_y=project_y,
                      sum_pool=True, **kwargs)
     out_ch = [m * ch for m in _multipliers(_D_MULTIPLIERS, self.image_shape)]

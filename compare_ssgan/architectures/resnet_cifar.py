@@ -6,6 +6,7 @@ BN) and D 1,483,137 without projection.
 
 import gin
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import ops
 from compare_ssgan.architectures import resnet_blocks
 
@@ -34,6 +35,7 @@ class Generator(resnet_blocks.ResNetGenerator):
 
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=256,
                hierarchical_z=False, embed_z=False, embed_y=False, **kwargs):
+    validate.integer("resnet_cifar.Generator.ch", ch, minimum=1)
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
     _check_32(self.image_shape)
     sn = self.spectral_norm
@@ -62,6 +64,7 @@ class Discriminator(resnet_blocks.ResNetDiscriminator):
 
   def __init__(self, image_shape, num_classes=0, ch=128, project_y=False,
                **kwargs):
+    validate.integer("resnet_cifar.Discriminator.ch", ch, minimum=1)
     super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
     _check_32(self.image_shape)
     self.blocks = [

@@ -5,6 +5,7 @@ Works for any H, W divisible by 8 (G starts from H/8 x W/8).
 
 import gin
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import base
 from compare_ssgan.architectures import ops
 from compare_ssgan.architectures import resnet_blocks
@@ -19,6 +20,7 @@ class Generator(resnet_blocks.ResNetGenerator):
   """
 
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=64, **kwargs):
+    validate.integer("resnet_stl.Generator.ch", ch, minimum=1)
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
     seed_h, seed_w = base.downscaled_size(self.image_shape, 8, "resnet_stl")
     self.add_latent_layers((seed_h, seed_w, 8 * ch), 3, fc_use_sn=False)
@@ -40,6 +42,7 @@ class Discriminator(resnet_blocks.ResNetDiscriminator):
 
   def __init__(self, image_shape, num_classes=0, ch=64, project_y=False,
                **kwargs):
+    validate.integer("resnet_stl.Discriminator.ch", ch, minimum=1)
     super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
     base.downscaled_size(self.image_shape, 8, "resnet_stl")
     channels = [self.image_shape[2]] + [m * ch for m in (1, 2, 4, 8, 16)]

@@ -9,6 +9,7 @@ only reaches the cBN / sBN linears); D ignores D.batch_norm, as in compare_gan.
 import gin
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import base
 from compare_ssgan.architectures import ops
 
@@ -21,6 +22,7 @@ class Generator(base.BaseGenerator):
   """
 
   def __init__(self, image_shape, z_dim=128, num_classes=0, ch=64, **kwargs):
+    validate.integer("sndcgan.Generator.ch", ch, minimum=1)
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
     self.seed_shape = base.downscaled_size(self.image_shape, 8, "sndcgan") + (8 * ch,)
     units = self.seed_shape[0] * self.seed_shape[1] * 8 * ch
@@ -53,6 +55,7 @@ class Discriminator(base.BaseDiscriminator):
 
   def __init__(self, image_shape, num_classes=0, ch=64, project_y=False,
                **kwargs):
+    validate.integer("sndcgan.Discriminator.ch", ch, minimum=1)
     super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
     s_h, s_w = base.downscaled_size(self.image_shape, 8, "sndcgan")
     layout = ((1, 3, 1), (2, 4, 2), (2, 3, 1), (4, 4, 2), (4, 3, 1),

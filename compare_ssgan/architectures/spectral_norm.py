@@ -9,6 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import validate
+
 
 class SpectralNorm(keras.layers.Layer):
   """Maps a kernel W to W / sigma(W), with sigma from one power iteration.
@@ -24,10 +26,8 @@ class SpectralNorm(keras.layers.Layer):
   def __init__(self, epsilon=1e-12, singular_value="left", **kwargs):
     kwargs["dtype"] = "float32"
     super().__init__(**kwargs)
-    if singular_value not in ("left", "right", "auto"):
-      raise ValueError(
-          f"spectral_norm.singular_value must be 'left', 'right' or 'auto', "
-          f"got {singular_value!r}.")
+    validate.choice("spectral_norm.singular_value", singular_value,
+                    ("left", "right", "auto"))
     self.epsilon = epsilon
     self.singular_value = singular_value
 
@@ -87,5 +87,6 @@ def make_spectral_norm(epsilon=1e-12, singular_value="left",
       compare_gan's default), "right" ([1, cols]) or "auto" (the smaller).
     name: Layer name.
   """
+  validate.number("spectral_norm.epsilon", epsilon, minimum=0, min_inclusive=False)
   return SpectralNorm(epsilon=epsilon, singular_value=singular_value,
                       name=name)

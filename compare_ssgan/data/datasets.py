@@ -14,6 +14,7 @@ import functools
 
 import gin
 
+from compare_ssgan import validate
 from compare_ssgan.data import local_sources
 from compare_ssgan.data import tfds_source
 from compare_ssgan.data import transforms
@@ -52,19 +53,16 @@ def get_dataset(name="fashion_mnist_embedded", data_dir=None, resolution=None,
   if _ALIASES.get(name, name) not in _FACTORIES:
     raise ValueError(f"Unknown dataset {name!r}; known datasets: "
                      f"{', '.join(known_names())}.")
-  if resize_method not in transforms.RESIZE_METHODS:
-    raise ValueError(f"Unknown dataset.resize_method {resize_method!r}; "
-                     f"expected one of {transforms.RESIZE_METHODS}.")
-  if num_channels not in (None, 1, 3):
-    raise ValueError(f"dataset.num_channels must be None, 1 or 3; got "
-                     f"{num_channels!r}.")
+  validate.choice("dataset.resize_method", resize_method,
+                  transforms.RESIZE_METHODS)
+  if num_channels is not None:  # An integer: True would pass as 1 below.
+    validate.integer("dataset.num_channels", num_channels)
+  validate.choice("dataset.num_channels", num_channels, (None, 1, 3))
   for knob, value in (("resolution", resolution),
                       ("eval_num_examples", eval_num_examples)):
-    if value is not None and value <= 0:
-      raise ValueError(f"dataset.{knob} must be positive; got {value!r}.")
-  if not isinstance(skip_undecodable_images, bool):
-    raise TypeError(f"dataset.skip_undecodable_images must be True or False; "
-                    f"got {skip_undecodable_images!r}.")
+    if value is not None:
+      validate.integer(f"dataset.{knob}", value, minimum=1)
+  validate.boolean("dataset.skip_undecodable_images", skip_undecodable_images)
   name = _ALIASES.get(name, name)
   options = {}
   if name == "image_folder":

@@ -15,6 +15,8 @@ from absl import logging
 import gin
 import numpy as np
 
+from compare_ssgan import validate
+from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import statistics
 from compare_ssgan.metrics import tasks as tasks_lib
 
@@ -65,9 +67,25 @@ class EvalOptions:
     if not (self.use_ema is None or isinstance(self.use_ema, bool)):
       raise ValueError(f"evaluation.use_ema must be None (the run's "
                        f"GAN.g_use_ema), True or False; got {self.use_ema!r}.")
-    if self.num_samples < 2 or self.repeats < 1:
-      raise ValueError(f"Need num_samples >= 2 and repeats >= 1, got "
-                       f"{self.num_samples} and {self.repeats}.")
+    validate.integer("evaluation.num_samples", self.num_samples, minimum=2)
+    validate.integer("evaluation.repeats", self.repeats, minimum=1)
+    validate.integer("evaluation.seed", self.seed, minimum=0)
+    validate.integer("evaluation.sample_batch_size", self.sample_batch_size,
+                     minimum=1)
+    validate.integer("evaluation.inception_score_splits",
+                     self.inception_score_splits, minimum=1)
+    # KID's unbiased MMD needs two samples per block.
+    validate.integer("evaluation.kid_block_size", self.kid_block_size,
+                     minimum=2)
+    validate.boolean("evaluation.quantize_fakes", self.quantize_fakes)
+    validate.boolean("evaluation.clip_fakes", self.clip_fakes)
+    validate.choice("evaluation.results_format", self.results_format,
+                    results.FORMATS)
+    validate.number("evaluation.poll_interval_secs", self.poll_interval_secs,
+                    minimum=0)
+    if self.timeout_secs is not None:
+      validate.number("evaluation.timeout_secs", self.timeout_secs, minimum=0,
+                      min_inclusive=False)
 
 
 def metric_tasks(options, has_logits):

@@ -13,6 +13,7 @@ w.r.t. the images, so it can sit between G and D.
 import gin
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.gans import randomness
 
 
@@ -71,6 +72,7 @@ def crop_boxes(images, top, left, height, width):
 @gin.configurable("random_flip", denylist=["images", "seed"])
 def random_flip(images, seed, probability=0.5):
   """Horizontal flip of each image with `probability`."""
+  validate.number("random_flip.probability", probability, minimum=0, maximum=1)
   flip = bernoulli(images, seed, probability)
   return tf.where(flip[:, None, None, None], images[:, :, ::-1, :], images)
 
@@ -82,8 +84,8 @@ def random_translation(images, seed, strength=0.125, axes="xy"):
   strength=0.125 is CR-GAN's "up to 4 px at 32 px"; Zhao et al. 2020b's Translation(X/Y)
   shift by a ~ U(-strength, strength) of the side, which this draws as a uniform integer.
   """
-  if axes not in ("xy", "x", "y"):
-    raise ValueError(f"random_translation.axes must be 'xy', 'x' or 'y'; got {axes!r}.")
+  validate.number("random_translation.strength", strength, minimum=0, maximum=1)
+  validate.choice("random_translation.axes", axes, ("xy", "x", "y"))
   _, height, width, _ = images.shape
   shifts = []
   for index, (axis, side) in enumerate((("y", height), ("x", width))):
@@ -99,6 +101,7 @@ def random_translation(images, seed, strength=0.125, axes="xy"):
 @gin.configurable("flip_and_translate", denylist=["images", "seed"])
 def flip_and_translate(images, seed, strength=0.125):
   """CR-GAN's T: random horizontal flip, then a shift of up to 1/8 of the side (reflect)."""
+  validate.number("flip_and_translate.strength", strength, minimum=0, maximum=1)
   images = random_flip(images, randomness.fold_in(seed, "flip"))
   return random_translation(images, randomness.fold_in(seed, "translate"), strength)
 
@@ -121,18 +124,21 @@ def _view_random_box(images, seed, strength, box_side):
 @gin.configurable("zoom_in", denylist=["images", "seed"])
 def zoom_in(images, seed, strength=0.2):
   """Crops a random square of side 1/s of the image, s ~ U[1, 1 + strength], upsamples it."""
+  validate.number("zoom_in.strength", strength, minimum=0)
   return _view_random_box(images, seed, strength, lambda side, s: side / s)
 
 
 @gin.configurable("zoom_out", denylist=["images", "seed"])
 def zoom_out(images, seed, strength=0.4):
   """Shrinks by s ~ U[1, 1 + strength] at a random place, reflect-filling the border."""
+  validate.number("zoom_out.strength", strength, minimum=0)
   return _view_random_box(images, seed, strength, lambda side, s: side * s)
 
 
 @gin.configurable("cutout", denylist=["images", "seed"])
 def cutout(images, seed, strength=0.2):
   """Zeroes a square of side round(strength * side) centred anywhere in the image."""
+  validate.number("cutout.strength", strength, minimum=0, maximum=1)
   _, height, width, _ = images.shape
   centre = uniform(images, seed, shape=(2,))
   size_h = int(round(strength * height))
@@ -150,6 +156,7 @@ def cutout(images, seed, strength=0.2):
 @gin.configurable("brightness", denylist=["images", "seed"])
 def brightness(images, seed, strength=0.1):
   """Adds U(-strength, strength) to every pixel of an image (no clipping: stays smooth)."""
+  validate.number("brightness.strength", strength, minimum=0)
   delta = uniform(images, seed, minval=-strength, maxval=strength)
   return images + delta[:, None, None, None]
 
@@ -157,7 +164,9 @@ def brightness(images, seed, strength=0.1):
 @gin.configurable("channel_offset", denylist=["images", "seed"])
 def channel_offset(images, seed, strength=0.04, channel=0):
   """Adds U(-strength, strength) to one channel (Zhao 2020b's Redness: 0, Greenness: 1)."""
-  if not 0 <= channel < images.shape[-1]:
+  validate.number("channel_offset.strength", strength, minimum=0)
+  validate.integer("channel_offset.channel", channel, minimum=0)
+  if channel >= images.shape[-1]:
     raise ValueError(f"channel_offset.channel={channel} but the images have "
                      f"{images.shape[-1]} channels.")
   delta = uniform(images, seed, minval=-strength, maxval=strength)

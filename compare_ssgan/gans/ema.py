@@ -2,6 +2,8 @@
 import gin
 import tensorflow as tf
 
+from compare_ssgan import validate
+
 
 @gin.configurable("ema", allowlist=["decay", "start_step"])
 class GeneratorEMA:
@@ -13,8 +15,8 @@ class GeneratorEMA:
   """
 
   def __init__(self, generator, ema_generator, decay=0.9999, start_step=40000):
-    if not 0.0 <= decay < 1.0:
-      raise ValueError(f"ema.decay must be in [0, 1); got {decay}.")
+    validate.number("ema.decay", decay, minimum=0, maximum=1, max_inclusive=False)
+    validate.integer("ema.start_step", start_step, minimum=0)
     self.generator = generator
     self.ema_generator = ema_generator
     self.decay = decay

@@ -10,6 +10,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import registry
 from compare_ssgan.gans.terms import base
 from compare_ssgan.gans import ema as ema_lib
@@ -53,11 +54,20 @@ class GAN(tf.Module):
                d_optimizer_fn=None, g_use_ema=False, fit_label_distribution=False,
                g_orthogonal_weight=0.0, d_orthogonal_weight=0.0):
     super().__init__(name="gan")
+    validate.boolean("GAN.conditional", conditional)
+    validate.integer("GAN.z_dim", z_dim, minimum=1)
+    validate.number("GAN.penalty_weight", penalty_weight, minimum=0)
+    validate.integer("GAN.disc_iters", disc_iters, minimum=1)
+    validate.number("GAN.g_lr", g_lr, minimum=0, min_inclusive=False)
+    if d_lr is not None:
+      validate.number("GAN.d_lr", d_lr, minimum=0, min_inclusive=False)
+    validate.boolean("GAN.g_use_ema", g_use_ema)
+    validate.boolean("GAN.fit_label_distribution", fit_label_distribution)
+    validate.number("GAN.g_orthogonal_weight", g_orthogonal_weight, minimum=0)
+    validate.number("GAN.d_orthogonal_weight", d_orthogonal_weight, minimum=0)
     if conditional and not num_classes:
       raise ValueError("GAN.conditional=True needs a labelled dataset; this one has no "
                        "classes (num_classes=0). Use an unconditional config.")
-    if disc_iters < 1:
-      raise ValueError(f"GAN.disc_iters must be >= 1; got {disc_iters}.")
     self.image_shape = tuple(image_shape)
     self.num_classes = num_classes if conditional else 0
     self.conditional = conditional

@@ -2,6 +2,8 @@
 import gin
 import tensorflow as tf
 
+from compare_ssgan import validate
+
 PRIORS = ("uniform", "normal")
 
 
@@ -12,19 +14,18 @@ def sample_z(batch_size, z_dim, seed, distribution="uniform", truncation=None):
   With `truncation` t, a normal z is drawn from N(0, I) truncated to [-t, t] by inverse-CDF
   sampling (exact, stateless, no rejection loop); a uniform z is drawn from U[-t, t].
   """
+  validate.choice("z.distribution", distribution, PRIORS)
+  if truncation is not None:
+    validate.number("z.truncation", truncation, minimum=0, min_inclusive=False)
   shape = [batch_size, z_dim]
   if distribution == "uniform":
     bound = 1.0 if truncation is None else float(truncation)
     return tf.random.stateless_uniform(shape, seed, minval=-bound, maxval=bound)
-  if distribution == "normal":
-    if truncation is None:
-      return tf.random.stateless_normal(shape, seed)
-    if truncation <= 0:
-      raise ValueError(f"z.truncation must be positive; got {truncation}.")
-    cdf_bound = 0.5 * (1.0 + tf.math.erf(truncation / tf.sqrt(2.0)))
-    u = tf.random.stateless_uniform(shape, seed, minval=1.0 - cdf_bound, maxval=cdf_bound)
-    return tf.math.ndtri(u)
-  raise ValueError(f"z.distribution must be one of {PRIORS}; got {distribution!r}.")
+  if truncation is None:
+    return tf.random.stateless_normal(shape, seed)
+  cdf_bound = 0.5 * (1.0 + tf.math.erf(truncation / tf.sqrt(2.0)))
+  u = tf.random.stateless_uniform(shape, seed, minval=1.0 - cdf_bound, maxval=cdf_bound)
+  return tf.math.ndtri(u)
 
 
 def sample_labels(batch_size, num_classes, seed):

@@ -4,6 +4,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.metrics import inception_net
 from compare_ssgan.metrics import inception_weights
 from compare_ssgan.metrics import preprocess
@@ -36,8 +37,10 @@ class InceptionExtractor:
       disable_tf32: turn off TF32 matmuls/convs (process-wide) so Ampere+
         GPUs give float32-exact features.
     """
-    if batch_size < 1:
-      raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    validate.integer("inception.InceptionExtractor.batch_size", batch_size,
+                     minimum=1)
+    validate.boolean("inception.InceptionExtractor.jit_compile", jit_compile)
+    validate.boolean("inception.InceptionExtractor.disable_tf32", disable_tf32)
     if disable_tf32:
       tf.config.experimental.enable_tensor_float_32_execution(False)
     weights, self.provenance = inception_weights.load_inception_weights(

@@ -5,8 +5,6 @@ compare_gan's TPU loop in TF 2: `steps_per_loop` G steps per tf.function call (i
 averaged on device and read once per loop; checkpoints, summaries and NaN checks happen
 between loops, never inside the step.
 """
-import math
-
 from absl import logging
 import gin
 import keras
@@ -14,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_ssgan import run_dir
+from compare_ssgan import validate
 from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
@@ -48,9 +47,21 @@ class Trainer:
                steps_per_loop=100, save_checkpoints_steps=5000, keep_checkpoint_max=10,
                summary_steps=100, image_summary_steps=1000, seed=547,
                deterministic=False, jit_compile=False, mixed_precision=None):
-    if mixed_precision not in MIXED_PRECISION_POLICIES:
-      raise ValueError(f"Trainer.mixed_precision must be one of {MIXED_PRECISION_POLICIES}; "
-                       f"got {mixed_precision!r}.")
+    # Every knob is checked before any file, dataset or network is made.
+    validate.integer("Trainer.batch_size", batch_size, minimum=1)
+    # 0 steps would mark the run done without a checkpoint to evaluate.
+    validate.integer("Trainer.training_steps", training_steps, minimum=1)
+    for binding, value in (("Trainer.steps_per_loop", steps_per_loop),
+                           ("Trainer.save_checkpoints_steps", save_checkpoints_steps),
+                           ("Trainer.keep_checkpoint_max", keep_checkpoint_max),
+                           ("Trainer.summary_steps", summary_steps),
+                           ("Trainer.image_summary_steps", image_summary_steps)):
+      validate.integer(binding, value, minimum=1)
+    # The step seeds are int32 tensors.
+    validate.integer("Trainer.seed", seed, minimum=0, maximum=2**31 - 1)
+    validate.boolean("Trainer.deterministic", deterministic)
+    validate.boolean("Trainer.jit_compile", jit_compile)
+    validate.choice("Trainer.mixed_precision", mixed_precision, MIXED_PRECISION_POLICIES)
     if batch_size % strategy.num_replicas_in_sync:
       raise ValueError(f"Trainer.batch_size={batch_size} must divide by the "
                        f"{strategy.num_replicas_in_sync} replicas.")
@@ -197,7 +208,7 @@ class Trainer:
 
 
 def _next_multiple(step, every):
-  return (step // every + 1) * every if every else math.inf
+  return (step // every + 1) * every
 
 
 def _check_finite(scalars, step):

@@ -61,7 +61,7 @@ def test_default_weights_follow_the_papers():
   assert (bcr.weight_real, bcr.weight_fake) == (10.0, 10.0)
   zcr = latent_consistency.latent_consistency()
   assert (zcr.weight_d, zcr.weight_g, zcr.sigma) == (5.0, 0.5, 0.03)
-  with pytest.raises(ValueError, match="weights must be >= 0"):
+  with pytest.raises(ValueError, match="balanced_consistency.weight_fake must be"):
     consistency.balanced_consistency(weight_fake=-1.0)
 
 

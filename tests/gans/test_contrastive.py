@@ -90,5 +90,5 @@ def test_head_is_an_mlp_owned_by_d_with_simclr_defaults():
   assert term.head.hidden.kernel.shape == (4, 4)  # Hidden width = D's feature size.
   assert term.head.output_layer.kernel.shape == (4, 128)
   assert len(term.trainable_variables) == 4
-  with pytest.raises(ValueError, match="temperature must be > 0"):
+  with pytest.raises(ValueError, match="contrastive.temperature must be a finite number > 0"):
     contrastive.contrastive(temperature=0.0)

@@ -82,7 +82,7 @@ def test_rows_layout_under_the_eval_scope_gives_one_category_per_grid_row():
 def test_bad_settings_are_named():
   with pytest.raises(ValueError, match="at least one"):
     infogan.infogan(categorical_dims=(), num_continuous=0)
-  with pytest.raises(ValueError, match="categorical_dims must be >= 2"):
+  with pytest.raises(ValueError, match=r"infogan.categorical_dims\[0\] must be an integer >= 2"):
     infogan.infogan(categorical_dims=(1,))
   term = infogan.infogan(categorical_dims=(10,), num_continuous=2)
   with pytest.raises(ValueError, match="z_dim=12 leaves no noise"):

@@ -16,6 +16,7 @@ inputs it is trained on, as Zhao et al. define it, not to the gap between two au
 import gin
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.gans import augmentations
 from compare_ssgan.gans.terms import base
 
@@ -39,9 +40,6 @@ class ConsistencyTerm(base.AuxiliaryTerm):
 
   def __init__(self, weight_real, weight_fake, augmentation, name):
     super().__init__(name=name)
-    if weight_real < 0 or weight_fake < 0:
-      raise ValueError(f"{name}: weights must be >= 0; got weight_real={weight_real}, "
-                       f"weight_fake={weight_fake}.")
     self.weight_real = weight_real
     self.weight_fake = weight_fake
     self.augmentation = augmentation
@@ -70,6 +68,7 @@ class ConsistencyTerm(base.AuxiliaryTerm):
 @gin.configurable("consistency")
 def consistency(weight=10.0, augmentation=augmentations.flip_and_translate):
   """CR-GAN: lambda = 10 on reals only; metric `cr_real`."""
+  validate.number("consistency.weight", weight, minimum=0)
   return ConsistencyTerm(weight, 0.0, augmentation, name="cr")
 
 
@@ -77,4 +76,6 @@ def consistency(weight=10.0, augmentation=augmentations.flip_and_translate):
 def balanced_consistency(weight_real=10.0, weight_fake=10.0,
                          augmentation=augmentations.flip_and_translate):
   """bCR: lambda_real = lambda_fake = 10 (Improved CR); metrics `bcr_real`, `bcr_fake`."""
+  validate.number("balanced_consistency.weight_real", weight_real, minimum=0)
+  validate.number("balanced_consistency.weight_fake", weight_fake, minimum=0)
   return ConsistencyTerm(weight_real, weight_fake, augmentation, name="bcr")

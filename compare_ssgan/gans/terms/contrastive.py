@@ -17,6 +17,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import ops
 from compare_ssgan.gans.terms import simclr_augmentations
 from compare_ssgan.gans.terms import base
@@ -75,8 +76,12 @@ class ContrastiveTerm(base.AuxiliaryTerm):
 
   def __init__(self, weight, temperature, hidden_dim, output_dim, use_sn, augmentation):
     super().__init__(name="contrastive")
-    if temperature <= 0:
-      raise ValueError(f"contrastive.temperature must be > 0; got {temperature}.")
+    validate.number("contrastive.weight", weight, minimum=0)
+    validate.number("contrastive.temperature", temperature, minimum=0, min_inclusive=False)
+    if hidden_dim is not None:
+      validate.integer("contrastive.hidden_dim", hidden_dim, minimum=1)
+    validate.integer("contrastive.output_dim", output_dim, minimum=1)
+    validate.boolean("contrastive.use_sn", use_sn)
     self.weight = weight
     self.temperature = temperature
     self.hidden_dim = hidden_dim

@@ -14,6 +14,7 @@ import math
 import gin
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import ops
 from compare_ssgan.gans.terms import base
 from compare_ssgan.gans import randomness
@@ -29,8 +30,7 @@ def sample_codes(batch_size, seed, categorical_dims, num_continuous, layout="ran
   square grid with ceil(sqrt(batch)) columns the category (i // columns) mod dim for every
   categorical code and 0 for continuous codes: each grid row shows one category.
   """
-  if layout not in LAYOUTS:
-    raise ValueError(f"infogan_codes.layout must be one of {LAYOUTS}; got {layout!r}.")
+  validate.choice("infogan_codes.layout", layout, LAYOUTS)
   codes = []
   for index, dim in enumerate(categorical_dims):
     if layout == "rows":
@@ -56,10 +56,13 @@ class InfoGANTerm(base.AuxiliaryTerm):
   def __init__(self, categorical_dims, num_continuous, weight, continuous_weight,
                hidden_dim):
     super().__init__(name="infogan")
-    self.categorical_dims = tuple(int(d) for d in categorical_dims)
-    if any(d < 2 for d in self.categorical_dims) or num_continuous < 0:
-      raise ValueError(f"infogan: categorical_dims must be >= 2 each and num_continuous "
-                       f">= 0; got {categorical_dims}, {num_continuous}.")
+    self.categorical_dims = tuple(
+        validate.integer(f"infogan.categorical_dims[{index}]", dim, minimum=2)
+        for index, dim in enumerate(categorical_dims))
+    validate.integer("infogan.num_continuous", num_continuous, minimum=0)
+    validate.number("infogan.weight", weight, minimum=0)
+    validate.number("infogan.continuous_weight", continuous_weight, minimum=0)
+    validate.integer("infogan.hidden_dim", hidden_dim, minimum=0)
     if not self.categorical_dims and not num_continuous:
       raise ValueError("infogan needs at least one categorical or continuous code.")
     self.num_continuous = int(num_continuous)

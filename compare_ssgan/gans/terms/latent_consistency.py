@@ -13,6 +13,7 @@ augment-both: the same per-row transform), so only the latent perturbation diffe
 import gin
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.gans.terms import base
 from compare_ssgan.gans.terms import consistency
 from compare_ssgan.gans import randomness
@@ -27,8 +28,9 @@ class LatentConsistencyTerm(base.AuxiliaryTerm):
 
   def __init__(self, weight_d, weight_g, sigma):
     super().__init__(name="zcr")
-    if sigma <= 0:
-      raise ValueError(f"latent_consistency.sigma must be > 0; got {sigma}.")
+    validate.number("latent_consistency.weight_d", weight_d, minimum=0)
+    validate.number("latent_consistency.weight_g", weight_g, minimum=0)
+    validate.number("latent_consistency.sigma", sigma, minimum=0, min_inclusive=False)
     self.weight_d = weight_d
     self.weight_g = weight_g
     self.sigma = sigma

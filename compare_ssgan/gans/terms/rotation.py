@@ -16,6 +16,7 @@ through D: they enter no D loss and would only matter to a batch-normalised D.
 import gin
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import ops
 from compare_ssgan.gans.terms import base
 from compare_ssgan.gans import randomness
@@ -59,9 +60,12 @@ class RotationTerm(base.AuxiliaryTerm):
 
   def __init__(self, rotated_batch_size, weight_d, weight_g):
     super().__init__(name="rotation")
-    if rotated_batch_size <= 0 or rotated_batch_size % NUM_ROTATIONS:
+    validate.integer("rotation.rotated_batch_size", rotated_batch_size, minimum=1)
+    if rotated_batch_size % NUM_ROTATIONS:
       raise ValueError(f"rotation.rotated_batch_size must be a positive multiple of 4; "
                        f"got {rotated_batch_size}.")
+    validate.number("rotation.weight_d", weight_d, minimum=0)
+    validate.number("rotation.weight_g", weight_g, minimum=0)
     self.rotated_batch_size = rotated_batch_size
     self.weight_d = weight_d
     self.weight_g = weight_g

@@ -9,8 +9,18 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.gans import augmentations
 from compare_ssgan.gans import randomness
+
+
+def _check_range(binding, value, maximum=None):
+  """`value` is a (low, high) pair with 0 < low <= high (<= maximum)."""
+  if not isinstance(value, (tuple, list)) or len(value) != 2:
+    raise TypeError(f"{binding} must be a (low, high) pair; got {value!r}.")
+  low = validate.number(f"{binding}[0]", value[0], minimum=0, maximum=maximum,
+                        min_inclusive=False)
+  validate.number(f"{binding}[1]", value[1], minimum=low, maximum=maximum)
 
 
 @gin.configurable("random_resized_crop", denylist=["images", "seed"])
@@ -20,6 +30,8 @@ def random_resized_crop(images, seed, area_range=(0.08, 1.0), aspect_ratio_range
   SimCLR re-draws boxes that do not fit; here the box sides are clipped to the image, which
   keeps the op a fixed-shape tensor program.
   """
+  _check_range("random_resized_crop.area_range", area_range, maximum=1.0)
+  _check_range("random_resized_crop.aspect_ratio_range", aspect_ratio_range)
   _, height, width, _ = images.shape
   area = augmentations.uniform(images, randomness.fold_in(seed, "area"), minval=area_range[0],
                   maxval=area_range[1])
@@ -67,6 +79,12 @@ def color_distortion(images, seed, strength=0.5, jitter_probability=0.8,
   saturation blends with the grayscale image and hue rotates YIQ chroma (both smooth,
   XLA-friendly stand-ins for its HSV ops). Single-channel images get brightness/contrast only.
   """
+  # Above 1.25 the contrast and saturation factors 1 - 0.8s would go negative.
+  validate.number("color_distortion.strength", strength, minimum=0, maximum=1.25)
+  validate.number("color_distortion.jitter_probability", jitter_probability, minimum=0,
+                  maximum=1)
+  validate.number("color_distortion.grayscale_probability", grayscale_probability, minimum=0,
+                  maximum=1)
   fold = lambda name: randomness.fold_in(seed, name)
   jittered = images + augmentations.uniform(images, fold("brightness"), minval=-0.8 * strength,
                                maxval=0.8 * strength)[:, None, None, None]
