@@ -222,7 +222,8 @@ def trainer_progress(model_dir, start_wall_time):
 
 def evaluator_progress(model_dir, start_wall_time):
   del start_wall_time
-  scored = results_lib.ResultsFile(run_dir.results_path(model_dir, "csv")).evaluated_steps()
+  scored = {row["step"] for row in results_lib.ResultsFile(
+      run_dir.results_path(model_dir, "csv")).read()}
   return {"steps_scored": len(scored)}
 
 
