@@ -1,7 +1,7 @@
 r"""Chaos test: SIGKILL training and the continuous evaluator at random times, restart each.
 
-  python benchmarks/chaos.py [--kills=10] [--eval_kills=10] [--training_steps=400] \
-      [--save_checkpoints_steps=20] [--seed=0] [--work_dir=DIR --keep]
+  python benchmarks/chaos.py [--kills=10] [--eval_kills=10] [--training_steps=1000] \
+      [--save_checkpoints_steps=50] [--seed=0] [--work_dir=DIR --keep]
 
 Trains a short deterministic run of --gin_config twice with `compare_ssgan.main`: once
 uninterrupted (the reference), once while killing the trainer with SIGKILL at random times
@@ -60,9 +60,9 @@ def parse_args(argv=None):
   parser.add_argument("--max_kill_secs", type=float, default=25.0,
                       help="Latest kill after a (re)start.")
   parser.add_argument("--gin_config", default="gin_configs/demo/ssgan.gin")
-  parser.add_argument("--training_steps", type=int, default=400)
+  parser.add_argument("--training_steps", type=int, default=1000)
   parser.add_argument("--steps_per_loop", type=int, default=5)
-  parser.add_argument("--save_checkpoints_steps", type=int, default=20)
+  parser.add_argument("--save_checkpoints_steps", type=int, default=50)
   parser.add_argument("--gin_bindings", action="append", default=[],
                       help="Extra training bindings (both runs).")
   parser.add_argument("--eval_num_samples", type=int, default=64,
