@@ -129,7 +129,7 @@ class Trainer:
     start = int(self.step.numpy())
     if start >= self.training_steps:
       logging.info("Already trained to step %d.", start)
-      run_dir.mark_training_done(self.model_dir)
+      self._finish(start)
       return {}
     run_dir.write_atomically(run_dir.config_path(self.model_dir), gin.config_str())
     iterator = iter(self.train_dataset(start))
@@ -152,15 +152,28 @@ class Trainer:
         self._write_summaries(writer, start, scalars)
         if start % self.save_checkpoints_steps == 0 or start == self.training_steps:
           checkpoints.save(self.manager, start)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
       # Ctrl-C or a preemption's SIGTERM (main.py turns it into KeyboardInterrupt):
       # a loop is atomic, so the weights match `step`; keep them unless they are NaN.
       if scalars and int(self.step.numpy()) != self._latest_saved_step():
         checkpoints.save(self.manager, int(self.step.numpy()))
+      # For main.py's exit line (and any traceback): where a restart resumes.
+      interrupt.add_note(f"at step {self._latest_saved_step()}; checkpoint written to "
+                         f"{self.manager.latest_checkpoint}")
       raise
-    self.write_sample_grid(run_dir.samples_path(self.model_dir, start))
-    run_dir.mark_training_done(self.model_dir)
+    self._finish(start)
     return scalars
+
+  def _finish(self, step):
+    """Writes the final sample grid, unless a run stopped after writing it, then TRAIN_DONE.
+
+    Also on a resume that finds training complete: a stop between the last checkpoint and
+    the grid leaves the grid to that resume.
+    """
+    path = run_dir.samples_path(self.model_dir, step)
+    if not tf.io.gfile.exists(path):
+      self.write_sample_grid(path)
+    run_dir.mark_training_done(self.model_dir)
 
   def _latest_saved_step(self):
     latest = self.manager.latest_checkpoint

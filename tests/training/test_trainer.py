@@ -89,6 +89,16 @@ def test_damaged_checkpoint_state_resumes_from_the_newest_checkpoint(trained_run
                                            str(model_dir / "ckpt-2")]
 
 
+def test_resume_of_a_complete_run_writes_its_missing_sample_grid(trained_run, tmp_path):
+  # As after a stop between the final checkpoint and the grid.
+  model_dir = _copy_run(trained_run, tmp_path)
+  (model_dir / "samples_00000002.png").unlink()
+  (model_dir / "TRAIN_DONE").unlink()
+  helpers.make_trainer(model_dir, "Trainer.training_steps = 2").train()
+  assert (model_dir / "samples_00000002.png").exists()
+  assert (model_dir / "TRAIN_DONE").exists()
+
+
 def test_corrupt_newest_checkpoint_falls_back_to_the_previous_one(
     trained_run, tmp_path, caplog):
   model_dir = _copy_run(trained_run, tmp_path)
@@ -177,9 +187,11 @@ def test_interrupt_saves_the_current_step_then_resumes(tmp_path, monkeypatch):
       raise KeyboardInterrupt("preempted")
     real_run_loop(iterator, num_steps)
   monkeypatch.setattr(trainer, "run_loop", interrupted_on_second_loop)
-  with pytest.raises(KeyboardInterrupt):
+  with pytest.raises(KeyboardInterrupt) as interrupt:
     trainer.train()
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-2")
+  assert interrupt.value.__notes__ == [
+      f"at step 2; checkpoint written to {tmp_path / 'ckpt-2'}"]
   resumed = helpers.make_trainer(tmp_path, "Trainer.training_steps = 8")
   resumed.train()
   assert int(resumed.step.numpy()) == 8
