@@ -10,6 +10,7 @@ adds its rows to the run's results file (see run_dir), once per checkpoint and p
 """
 import os
 import signal
+import sys
 
 from absl import app
 from absl import flags
@@ -23,6 +24,10 @@ from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
 
 MODES = ("train", "eval", "continuous_eval", "train_and_eval")
+# 128 + SIGTERM: what Kubernetes and Slurm report for a job that SIGTERM (their preemption
+# signal) ended, so their restart and requeue policies read it as "preempted, restart me".
+PREEMPTED_EXIT_STATUS = 128 + signal.SIGTERM
+INTERRUPTED_EXIT_STATUS = 128 + signal.SIGINT  # Ctrl-C, as shells report it.
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 flags.DEFINE_string("model_dir", None, "Run directory (local or any tf.io.gfile path).")
@@ -73,10 +78,15 @@ def _find_config_file(path):
                        f"{[os.path.abspath(c) for c in candidates]}).")
 
 
-def _interrupt_on_sigterm(signum, frame):
-  """Preemption (SIGTERM) becomes KeyboardInterrupt so the trainer checkpoints first."""
+class Preempted(KeyboardInterrupt):
+  """SIGTERM, raised as Ctrl-C is so that the trainer checkpoints on the way out."""
+
+
+def _preempt(signum, frame):
   del frame
-  raise KeyboardInterrupt(f"received signal {signum}")
+  # Later SIGTERMs must not interrupt the checkpoint being written.
+  signal.signal(signal.SIGTERM, signal.SIG_IGN)
+  raise Preempted(f"received signal {signum}")
 
 
 def main(argv):
@@ -86,7 +96,7 @@ def main(argv):
     raise app.UsageError(f"--checkpoint is for --mode=eval, not --mode={FLAGS.mode}.")
   if FLAGS.rescore and FLAGS.mode != "eval":
     raise app.UsageError(f"--rescore is for --mode=eval, not --mode={FLAGS.mode}.")
-  signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+  signal.signal(signal.SIGTERM, _preempt)
   if FLAGS.mode in ("eval", "continuous_eval"):
     # The run's own config first; --gin_config/--gin_bindings (e.g. evaluation.*) override.
     # Its timeout is a flag, not a gin knob: the wait comes before any gin is parsed.
@@ -104,7 +114,17 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  """Runs main; a preemption or Ctrl-C exits with one line and its status, no traceback."""
+  try:
+    app.run(main)
+  except KeyboardInterrupt as stop:
+    preempted = isinstance(stop, Preempted)
+    status = PREEMPTED_EXIT_STATUS if preempted else INTERRUPTED_EXIT_STATUS
+    # The trainer notes the step and checkpoint it resumes from; elsewhere there is none.
+    where = "".join(f" {note}" for note in getattr(stop, "__notes__", ()))
+    logging.warning("%s%s; exiting with status %d (restart to resume).",
+                    "Preempted" if preempted else "Interrupted", where, status)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

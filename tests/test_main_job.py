@@ -2,14 +2,18 @@
 import csv
 import math
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 from absl import app
 from absl import flags
 import pytest
 
 from compare_ssgan import main
+from tests import tiny_configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -17,6 +21,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _main(*args, timeout=900):
   return subprocess.run([sys.executable, "-m", "compare_ssgan.main", *args], cwd=ROOT,
                         capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _tiny_training(model_dir, training_steps):
+  """A tiny demo run, one step per loop, checkpointed only at its end (or when stopped)."""
+  bindings = [f"Trainer.training_steps = {training_steps}", "Trainer.batch_size = 8",
+              "Trainer.steps_per_loop = 1", "Trainer.save_checkpoints_steps = 100000",
+              "GAN.z_dim = 16", *tiny_configs.tiny_networks().splitlines()]
+  return ["--gin_config=gin_configs/demo/uncond_gan.gin", f"--model_dir={model_dir}",
+          *(f"--gin_bindings={binding}" for binding in bindings)]
 
 
 def _rows(path):
@@ -46,6 +59,58 @@ def test_train_and_eval_then_continuous_eval(tmp_path):
   steps = sorted({int(r["step"]) for r in _rows(os.path.join(model_dir, "eval",
                                                              "results.csv"))})
   assert steps == [0, 20]
+
+
+def _sigterm_once(args, ready, tmp_path):
+  """Starts main with `args`, sends SIGTERM once `ready(stderr so far)`; (status, stderr)."""
+  log = tmp_path / "stderr"
+  with open(log, "w") as stderr:
+    job = subprocess.Popen([sys.executable, "-m", "compare_ssgan.main", *args], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=stderr)
+  try:
+    deadline = time.time() + 300
+    while not ready(log.read_text()):
+      assert job.poll() is None and time.time() < deadline, log.read_text()[-3000:]
+      time.sleep(0.2)
+    job.send_signal(signal.SIGTERM)
+    returncode = job.wait(timeout=120)
+  finally:
+    job.kill()
+  return returncode, log.read_text()
+
+
+def _preempted_line(returncode, log):
+  assert returncode == main.PREEMPTED_EXIT_STATUS == 143, log[-3000:]
+  assert "Traceback" not in log
+  (line,) = [line for line in log.splitlines() if "Preempted" in line]
+  return line
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_and_exits_as_preempted_then_a_restart_completes(tmp_path):
+  model_dir = tmp_path / "run"
+  line = _preempted_line(*_sigterm_once(
+      _tiny_training(model_dir, 10**6),
+      # Written after the first loop: training is under way.
+      lambda log: (model_dir / "operative_config.gin").exists(), tmp_path))
+  step = int(re.search(
+      rf"Preempted at step (\d+); checkpoint written to {re.escape(str(model_dir))}/ckpt-\1; "
+      r"exiting with status 143 \(restart to resume\)\.$", line).group(1))
+  assert (model_dir / f"ckpt-{step}.index").exists()
+  assert not (model_dir / "TRAIN_DONE").exists()
+
+  out = _main(*_tiny_training(model_dir, step + 1), timeout=300)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert f"Restored {model_dir}/ckpt-{step}" in out.stderr
+  for name in ("TRAIN_DONE", f"samples_{step + 1:08d}.png", f"ckpt-{step + 1}.index"):
+    assert (model_dir / name).exists(), name
+
+
+def test_sigterm_outside_training_exits_as_preempted(tmp_path):
+  line = _preempted_line(*_sigterm_once(
+      [f"--model_dir={tmp_path}", "--mode=continuous_eval"],
+      lambda log: "Waiting for the trainer" in log, tmp_path))
+  assert line.endswith("Preempted; exiting with status 143 (restart to resume).")
 
 
 def test_misspelt_binding_fails_before_any_work(tmp_path):
