@@ -90,6 +90,11 @@ def _block_sizes(n, num_blocks):
   return np.concatenate([[0], np.cumsum(sizes)])
 
 
+def kid_num_blocks(num_real, num_fake, max_block_size):
+  """How many blocks KID cuts the sets into; one gives no standard error."""
+  return int(np.ceil(max(num_real, num_fake) / max_block_size))
+
+
 def kernel_inception_distance(real, fake, max_block_size=1024):
   """Unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3, averaged over blocks.
 
@@ -102,7 +107,7 @@ def kernel_inception_distance(real, fake, max_block_size=1024):
   fake = np.asarray(fake, np.float64)
   if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
     raise ValueError(f"Bad activation shapes {real.shape} / {fake.shape}.")
-  num_blocks = int(np.ceil(max(len(real), len(fake)) / max_block_size))
+  num_blocks = kid_num_blocks(len(real), len(fake), max_block_size)
   if min(len(real), len(fake)) < 2 * num_blocks:
     raise ValueError("KID needs at least 2 samples per block per set.")
   dim = real.shape[1]

@@ -71,11 +71,20 @@ class KernelInceptionDistance(MetricTask):
 
   def __init__(self, block_size=1024):
     self.block_size = block_size
+    self._explained_nan_stderr = False
 
   def value_names(self):
     return ("kid", "kid_stderr")
 
   def compute(self, real, fake):
+    num_real, num_fake = len(real.features), len(fake.features)
+    if (scores.kid_num_blocks(num_real, num_fake, self.block_size) == 1
+        and not self._explained_nan_stderr):
+      logging.warning(
+          "KID's standard error needs at least 2 blocks of kid_block_size=%d samples; %d "
+          "real and %d fake samples make one, so kid_stderr is reported as NaN (use more "
+          "samples or a smaller kid_block_size).", self.block_size, num_real, num_fake)
+      self._explained_nan_stderr = True  # Once: every repeat and checkpoint is the same.
     kid, stderr = scores.kernel_inception_distance(
         real.features, fake.features, self.block_size)
     return {"kid": kid, "kid_stderr": stderr}

@@ -45,3 +45,19 @@ def test_unknown_names_and_tasks_without_logits():
   assert [t.name for t in tasks.available(wanted, has_logits=False)] == ["kid"]
   assert tasks.make_tasks(("inception_score",))[0].value_names() == (
       "inception_score",)
+
+
+def test_kid_explains_its_nan_standard_error_once(caplog):
+  rng = np.random.RandomState(0)
+  real, fake = _stats(rng.randn(40, 4)), _stats(rng.randn(30, 4))
+  (kid,) = tasks.make_tasks(("kid",), kid_block_size=40)
+  for _ in range(2):
+    assert np.isnan(kid.compute(real, fake)["kid_stderr"])
+  (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+  assert warning.startswith("KID's standard error needs at least 2 blocks of "
+                            "kid_block_size=40 samples; 40 real and 30 fake samples make "
+                            "one, so kid_stderr is reported as NaN")
+  (kid,) = tasks.make_tasks(("kid",), kid_block_size=39)
+  caplog.clear()
+  assert not np.isnan(kid.compute(real, fake)["kid_stderr"])
+  assert not caplog.records
