@@ -97,10 +97,15 @@ def test_sample_npz_is_seeded_and_equal_from_the_export_and_the_checkpoint(
   assert count == 5 and sum(len(b) for b in batches) == 5
 
 
-def test_refuses_a_missing_or_checkpointless_model_dir(tmp_path):
+def test_refuses_a_missing_or_half_written_model_dir(tmp_path):
   missing = str(tmp_path / "missing")
   with pytest.raises(FileNotFoundError, match="missing"):
     export.load(missing)
-  run_dir.write_atomically(run_dir.config_path(str(tmp_path / "fresh")), "")
-  with pytest.raises(FileNotFoundError, match="No checkpoint in .*fresh"):
-    export.export(str(tmp_path / "fresh"))
+  # Started, and crashed while writing its first checkpoint.
+  half_written = str(tmp_path / "half_written")
+  run_dir.write_atomically(run_dir.config_path(half_written), "")
+  os.makedirs(run_dir.checkpoint_prefix(half_written, 2) + "_temp")
+  run_dir.write_atomically(run_dir.checkpoint_state_path(half_written),
+                           'model_checkpoint_path: "ckpt-2"\n')
+  with pytest.raises(FileNotFoundError, match="No checkpoint in .*half_written"):
+    export.load(half_written)
