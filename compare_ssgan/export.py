@@ -26,6 +26,7 @@ import tensorflow as tf
 from compare_ssgan import run_dir
 from compare_ssgan.gans import latents
 from compare_ssgan.gans import randomness
+from compare_ssgan.gans.terms import base as terms_base
 from compare_ssgan.training import restore
 
 METADATA = "metadata.json"
@@ -57,6 +58,12 @@ def _eval_z_prior():
   return bindings.get("distribution", "uniform"), bindings.get("truncation")
 
 
+def _latent_terms(gan):
+  """Names of the terms that put structure into z (InfoGAN's codes): not drawn by `sample`."""
+  return [term.name for term in gan.terms if type(term).transform_latents
+          is not terms_base.AuxiliaryTerm.transform_latents]
+
+
 def _metadata(model_dir, sampler, checkpoint_path, use_ema):
   distribution, truncation = _eval_z_prior()
   height, width, channels = sampler.image_shape
@@ -65,7 +72,8 @@ def _metadata(model_dir, sampler, checkpoint_path, use_ema):
   return {
       "signature": SIGNATURE, "step": sampler.step, "checkpoint": checkpoint_path,
       "use_ema": use_ema, "z_dim": sampler.gan.z_dim, "z_distribution": distribution,
-      "z_truncation": truncation, "num_classes": sampler.num_classes,
+      "z_truncation": truncation, "z_latent_terms": _latent_terms(sampler.gan),
+      "num_classes": sampler.num_classes,
       "conditional": bool(sampler.gan.conditional), "resolution": [height, width],
       "channels": channels, "image_range": [0.0, 1.0], "gin_config": gin_config}
 
@@ -91,10 +99,9 @@ def export(model_dir, export_dir=None, checkpoint_path=None, use_ema=None,
   """
   module, metadata = _restore(model_dir, checkpoint_path, use_ema)
   export_dir = export_dir or run_dir.export_path(model_dir, metadata["step"])
-  if tf.io.gfile.exists(export_dir) and tf.io.gfile.listdir(export_dir):
-    if not overwrite:
-      raise FileExistsError(f"Export directory {export_dir!r} exists and is not empty "
-                            "(--overwrite replaces it).")
+  if not overwrite and tf.io.gfile.exists(export_dir) and tf.io.gfile.listdir(export_dir):
+    raise FileExistsError(f"Export directory {export_dir!r} exists and is not empty "
+                          "(--overwrite replaces it).")
   temporary = f"{export_dir.rstrip('/')}.tmp-{os.getpid()}"
   tf.saved_model.save(module, temporary,
                       signatures={SIGNATURE: module.serve.get_concrete_function()})
@@ -135,6 +142,10 @@ def sample(source, num_examples, seed=0, truncation=None, batch_size=64):
   (metadata z_truncation); a conditional generator gets uniform random labels.
   """
   generate, metadata = load(source)
+  if metadata["z_latent_terms"]:
+    raise NotImplementedError(
+        f"{source}: z of this run carries the structure of {metadata['z_latent_terms']} "
+        "(e.g. InfoGAN codes), which `sample` does not draw; feed the SavedModel such z.")
   truncation = metadata["z_truncation"] if truncation is None else truncation
   base = tf.constant([seed, 11], tf.int32)
   images, labels = [], []

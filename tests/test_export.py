@@ -49,12 +49,10 @@ def test_saved_model_runs_without_compare_ssgan_and_matches_the_ema_generator(
   assert export_dir == run_dir.export_path(ema_run, 2)
   with open(os.path.join(export_dir, export.METADATA)) as f:
     metadata = json.load(f)
-  assert {k: metadata[k] for k in ("step", "use_ema", "z_dim", "z_distribution",
-                                   "z_truncation", "num_classes", "conditional",
-                                   "resolution", "channels")} == {
-      "step": 2, "use_ema": True, "z_dim": 16, "z_distribution": "uniform",
-      "z_truncation": 0.5, "num_classes": 10, "conditional": True,
-      "resolution": [32, 32], "channels": 1}
+  expected = {"step": 2, "use_ema": True, "z_dim": 16, "z_distribution": "uniform",
+              "z_truncation": 0.5, "z_latent_terms": [], "num_classes": 10,
+              "conditional": True, "resolution": [32, 32], "channels": 1}
+  assert {k: metadata[k] for k in expected} == expected
   assert "GAN.g_use_ema = True" in metadata["gin_config"]
   rng = np.random.RandomState(0)
   z = rng.uniform(-1, 1, [5, 16]).astype(np.float32)
@@ -109,3 +107,12 @@ def test_refuses_a_missing_or_half_written_model_dir(tmp_path):
                            'model_checkpoint_path: "ckpt-2"\n')
   with pytest.raises(FileNotFoundError, match="No checkpoint in .*half_written"):
     export.load(half_written)
+
+
+def test_sample_refuses_z_with_infogan_codes_it_cannot_draw(tmp_path):
+  model_dir = str(tmp_path / "run")
+  helpers.make_trainer(model_dir, "Trainer.training_steps = 2\n"
+                       "GAN.auxiliary_terms = [@infogan()]\n"
+                       "infogan.categorical_dims = (4,)\ninfogan.num_continuous = 0").train()
+  with pytest.raises(NotImplementedError, match="infogan"):
+    export.sample(model_dir, 2)
