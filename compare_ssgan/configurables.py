@@ -3,6 +3,7 @@ reject an unknown or misspelt binding before any work starts."""
 # pylint: disable=unused-import
 from compare_ssgan.architectures import registry
 from compare_ssgan.data import datasets
+from compare_ssgan.evaluation import evaluator
 from compare_ssgan.gans import augmentations
 from compare_ssgan.gans import gan
 from compare_ssgan.gans import latents

@@ -4,8 +4,10 @@
       [--gin_bindings='Trainer.training_steps=1000'] [--mode=train_and_eval] [--strategy=tpu]
   python -m compare_ssgan.main --model_dir=runs/x --mode=continuous_eval|eval \
       [--checkpoint=runs/x/ckpt-5000 [--rescore]] [--gin_bindings='evaluation.num_samples=10000']
+  python -m compare_ssgan.main --model_dir=runs/x --mode=export [--checkpoint=runs/x/ckpt-5000] \
+      [--export_dir=DIR (default: runs/x/export/<step>)] [--overwrite]
 
-Evaluation parses the run's config.gin first, then --gin_config/--gin_bindings, and
+Evaluation and export parse the run's config.gin first, then --gin_config/--gin_bindings, and
 adds its rows to the run's results file (see run_dir), once per checkpoint and protocol.
 """
 import os
@@ -18,12 +20,13 @@ from absl import logging
 import gin
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
+from compare_ssgan import export as export_lib
 from compare_ssgan.evaluation import job as eval_job
 from compare_ssgan.training import restore
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
 
-MODES = ("train", "eval", "continuous_eval", "train_and_eval")
+MODES = ("train", "eval", "continuous_eval", "train_and_eval", "export")
 # 128 + SIGTERM: what Kubernetes and Slurm report for a job that SIGTERM (their preemption
 # signal) ended, so their restart and requeue policies read it as "preempted, restart me".
 PREEMPTED_EXIT_STATUS = 128 + signal.SIGTERM
@@ -37,11 +40,15 @@ flags.DEFINE_enum("mode", "train", MODES, "What to run.")
 flags.DEFINE_enum("strategy", "default", strategy_lib.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
 flags.DEFINE_string("checkpoint", None,
-                    "--mode=eval: the checkpoint prefix <model_dir>/ckpt-<step> to score "
-                    "(default: the latest).")
+                    "--mode=eval|export: the checkpoint prefix <model_dir>/ckpt-<step> to "
+                    "score or export (default: the latest).")
 flags.DEFINE_bool("rescore", False,
                   "--mode=eval: score the checkpoint even if it is already scored (or failed "
                   "to restore) with this protocol, replacing its rows.")
+flags.DEFINE_string("export_dir", None,
+                    "--mode=export: where to write the generator's SavedModel (default: "
+                    "<model_dir>/export/<step>).")
+flags.DEFINE_bool("overwrite", False, "--mode=export: replace an existing export_dir.")
 flags.DEFINE_float("wait_for_run_secs", 3600.0,
                    "--mode=continuous_eval: how long to wait for the trainer to write "
                    "<model_dir>/config.gin before giving up (inf: forever).")
@@ -92,12 +99,15 @@ def _preempt(signum, frame):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  if FLAGS.checkpoint and FLAGS.mode != "eval":
-    raise app.UsageError(f"--checkpoint is for --mode=eval, not --mode={FLAGS.mode}.")
+  if FLAGS.checkpoint and FLAGS.mode not in ("eval", "export"):
+    raise app.UsageError(f"--checkpoint is for --mode=eval|export, not --mode={FLAGS.mode}.")
+  for name in ("export_dir", "overwrite"):
+    if FLAGS[name].present and FLAGS.mode != "export":
+      raise app.UsageError(f"--{name} is for --mode=export, not --mode={FLAGS.mode}.")
   if FLAGS.rescore and FLAGS.mode != "eval":
     raise app.UsageError(f"--rescore is for --mode=eval, not --mode={FLAGS.mode}.")
   signal.signal(signal.SIGTERM, _preempt)
-  if FLAGS.mode in ("eval", "continuous_eval"):
+  if FLAGS.mode in ("eval", "continuous_eval", "export"):
     # The run's own config first; --gin_config/--gin_bindings (e.g. evaluation.*) override.
     # Its timeout is a flag, not a gin knob: the wait comes before any gin is parsed.
     restore.parse_run_config(FLAGS.model_dir, wait_secs=FLAGS.wait_for_run_secs
@@ -110,6 +120,10 @@ def main(argv):
     eval_job.run_eval(FLAGS.model_dir, FLAGS.checkpoint, rescore=FLAGS.rescore)
   if FLAGS.mode == "continuous_eval":
     eval_job.run_continuous_eval(FLAGS.model_dir)
+  if FLAGS.mode == "export":
+    export_dir = export_lib.export(FLAGS.model_dir, FLAGS.export_dir, FLAGS.checkpoint,
+                                   overwrite=FLAGS.overwrite)
+    print(f"Exported the generator to {export_dir}")
   logging.info("Done: %s", FLAGS.mode)
 
 

@@ -14,6 +14,7 @@ tf.io.gfile path:
   eval/results.<csv|jsonl>    evaluation rows of both generators (column use_ema); their
                               TensorBoard scalars in eval/ (G) and eval/ema/ (EMA G)
   eval/failures.jsonl         checkpoints the evaluator could not restore, with the reason
+  export/<step>/              `--mode=export`'s SavedModel of the generator (compare_ssgan.export)
 
 Temporaries the trainer owns, left behind only by a crash or a failed write:
   ckpt-<step>_temp/           a checkpoint save in progress (tf.train's sharded save)
@@ -33,6 +34,7 @@ CHECKPOINT_NAME = "ckpt"
 CHECKPOINT_STATE = "checkpoint"
 EVAL_DIR = "eval"
 EVAL_FAILURES = "failures.jsonl"
+EXPORT_DIR = "export"
 
 # Object keys inside a checkpoint (also the variable-name prefixes tf.train writes).
 STEP = "step"
@@ -76,6 +78,10 @@ def eval_summary_dir(model_dir, use_ema):
   """Separate TensorBoard runs, so that the two generators' curves can be overlaid."""
   return os.path.join(model_dir, EVAL_DIR, "ema") if use_ema else os.path.join(
       model_dir, EVAL_DIR)
+
+
+def export_path(model_dir, step):
+  return os.path.join(model_dir, EXPORT_DIR, str(step))
 
 
 def mark_training_done(model_dir):

@@ -144,6 +144,16 @@ def test_checkpoint_and_rescore_flags_are_for_eval_only(tmp_path, name, value):
     main.FLAGS.unparse_flags()
 
 
+@pytest.mark.parametrize("name, value", [("export_dir", "out"), ("overwrite", "true")])
+def test_export_flags_are_for_export_only(tmp_path, name, value):
+  main.FLAGS(["main", f"--model_dir={tmp_path}", "--mode=eval", f"--{name}={value}"])
+  try:
+    with pytest.raises(app.UsageError, match=f"--{name} is for --mode=export"):
+      main.main(["main"])
+  finally:
+    main.FLAGS.unparse_flags()
+
+
 @pytest.mark.parametrize("bad", ["-1.0", "nan"])
 def test_wait_for_run_secs_is_validated(tmp_path, bad):
   try:
