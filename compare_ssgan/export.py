@@ -64,14 +64,14 @@ def _latent_terms(gan):
           is not terms_base.AuxiliaryTerm.transform_latents]
 
 
-def _metadata(model_dir, sampler, checkpoint_path, use_ema):
+def _metadata(model_dir, sampler):
   distribution, truncation = _eval_z_prior()
   height, width, channels = sampler.image_shape
   with tf.io.gfile.GFile(run_dir.config_path(model_dir)) as f:
     gin_config = f.read()
   return {
-      "signature": SIGNATURE, "step": sampler.step, "checkpoint": checkpoint_path,
-      "use_ema": use_ema, "z_dim": sampler.gan.z_dim, "z_distribution": distribution,
+      "signature": SIGNATURE, "step": sampler.step, "checkpoint": sampler.checkpoint_path,
+      "use_ema": sampler.use_ema, "z_dim": sampler.gan.z_dim, "z_distribution": distribution,
       "z_truncation": truncation, "z_latent_terms": _latent_terms(sampler.gan),
       "num_classes": sampler.num_classes,
       "conditional": bool(sampler.gan.conditional), "resolution": [height, width],
@@ -80,12 +80,10 @@ def _metadata(model_dir, sampler, checkpoint_path, use_ema):
 
 def _restore(model_dir, checkpoint_path=None, use_ema=None):
   """(_ServingGenerator, metadata) of a run whose config.gin is already parsed."""
-  checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(model_dir)
-  use_ema = restore.run_uses_ema() if use_ema is None else use_ema
   sampler = restore.load_sampler(model_dir, checkpoint_path, use_ema=use_ema)
   module = _ServingGenerator(sampler.generator, sampler.gan.z_dim,
                              sampler.num_classes if sampler.gan.conditional else 0)
-  return module, _metadata(model_dir, sampler, checkpoint_path, use_ema)
+  return module, _metadata(model_dir, sampler)
 
 
 def export(model_dir, export_dir=None, checkpoint_path=None, use_ema=None,

@@ -128,6 +128,13 @@ def list_checkpoints(model_dir):
   return sorted(found)
 
 
+def latest_checkpoint(model_dir):
+  """The newest complete checkpoint's prefix, or None; read from the files on disk, not
+  from the `checkpoint` state file, which a crash may have damaged."""
+  found = list_checkpoints(model_dir)
+  return found[-1][1] if found else None
+
+
 def remove_partial_checkpoint(prefix):
   """Removes the shards of a failed save of `prefix` (they would keep a full disk full)."""
   _remove(prefix + _CHECKPOINT_TEMP)

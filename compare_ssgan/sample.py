@@ -51,6 +51,9 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if FLAGS.truncation == 0:
     raise app.UsageError("--truncation must be > 0.")
+  suffix = os.path.splitext(FLAGS.out.rstrip("/"))[1]
+  if suffix and suffix != ".npz":
+    raise app.UsageError(f"--out={FLAGS.out}: expected a .npz file or a directory for PNGs.")
   images, labels = export_lib.sample(FLAGS.source, FLAGS.num, FLAGS.seed, FLAGS.truncation,
                                      FLAGS.batch_size)
   if FLAGS.out.endswith(".npz"):

@@ -13,6 +13,8 @@ from compare_ssgan.metrics import compare
 from compare_ssgan.training import restore
 from tests.training import helpers
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 # Runs in a fresh interpreter in which `import compare_ssgan` fails.
 _LOAD_WITHOUT_COMPARE_SSGAN = """
 import sys
@@ -87,7 +89,7 @@ def test_sample_npz_is_seeded_and_equal_from_the_export_and_the_checkpoint(
   # the run's config.gin (which binds evaluation.*).
   subprocess.run([sys.executable, "-m", "compare_ssgan.sample", f"--source={ema_run}",
                   "--num=5", "--seed=3", "--batch_size=2", f"--out={path}"],
-                 cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), check=True)
+                 cwd=ROOT, check=True)
   with np.load(path) as written:
     np.testing.assert_allclose(written["images"], images, atol=1e-6)
     np.testing.assert_array_equal(written["labels"], labels)
@@ -116,3 +118,12 @@ def test_sample_refuses_z_with_infogan_codes_it_cannot_draw(tmp_path):
                        "infogan.categorical_dims = (4,)\ninfogan.num_continuous = 0").train()
   with pytest.raises(NotImplementedError, match="infogan"):
     export.sample(model_dir, 2)
+
+
+def test_sample_refuses_an_out_path_that_is_neither_npz_nor_a_directory(tmp_path):
+  out = subprocess.run([sys.executable, "-m", "compare_ssgan.sample", f"--source={tmp_path}",
+                        "--num=2", f"--out={tmp_path}/fakes.npy"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300, check=False)
+  assert out.returncode != 0
+  assert "fakes.npy: expected a .npz file or a directory" in out.stderr
+  assert not (tmp_path / "fakes.npy").exists()

@@ -198,11 +198,10 @@ def run_eval(model_dir, checkpoint=None, options=None, sampler_factory=None,
     checkpoints.CheckpointError: the checkpoint cannot be restored.
   """
   if checkpoint is None:
-    found = run_dir.list_checkpoints(model_dir)
-    if not found:
+    checkpoint = run_dir.latest_checkpoint(model_dir)
+    if checkpoint is None:
       raise FileNotFoundError(
           f"No {run_dir.CHECKPOINT_NAME}-*.index checkpoint in {model_dir}.")
-    checkpoint = found[-1][1]
   elif (os.path.abspath(os.path.dirname(checkpoint)) !=
         os.path.abspath(model_dir)):
     raise ValueError(f"Checkpoint {checkpoint} is not in model_dir "

@@ -22,10 +22,12 @@ class Sampler:
   to evaluation only); conditional models get uniform random labels, as in compare_gan.
   """
 
-  def __init__(self, gan, generator, step):
+  def __init__(self, gan, generator, step, checkpoint_path, use_ema):
     self.gan = gan
     self.generator = generator
     self.step = step
+    self.checkpoint_path = checkpoint_path
+    self.use_ema = use_ema
     self.image_shape = gan.image_shape
     self.num_classes = gan.num_classes
     self._generate = tf.function(lambda z, y: generator(z, y, training=False))
@@ -81,7 +83,7 @@ def load_sampler(model_dir, checkpoint_path=None, use_ema=None):
   `checkpoint_path` defaults to the latest checkpoint in model_dir; `use_ema` to the
   run's own `GAN.g_use_ema`.
   """
-  checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(model_dir)
+  checkpoint_path = checkpoint_path or run_dir.latest_checkpoint(model_dir)
   if checkpoint_path is None:
     raise FileNotFoundError(f"No checkpoint in {model_dir!r}.")
   if use_ema is None:
@@ -95,4 +97,4 @@ def load_sampler(model_dir, checkpoint_path=None, use_ema=None):
   checkpoint = tf.train.Checkpoint(**run_dir.generator_objects(gan, step, use_ema))
   checkpoints.restore(checkpoint, checkpoint_path, partial=True)
   generator = gan.ema_generator if use_ema else gan.generator
-  return Sampler(gan, generator, int(step.numpy()))
+  return Sampler(gan, generator, int(step.numpy()), checkpoint_path, use_ema)
