@@ -27,7 +27,7 @@ from compare_ssgan.training import trainer as trainer_lib
 # pylint: enable=g-import-not-at-top,unused-import
 
 VARIANTS = ("uncond_gan", "cond_gan", "ssgan", "ssgan_sbn", "cr", "icr", "cntr",
-            "augment_both", "infogan")
+            "cntr_reals_only", "augment_both", "infogan")
 # Accuracy tag -> chance level at the demo's batch of 64.
 ACCURACIES = {"rotation_accuracy": 1 / 4, "contrastive_accuracy": 1 / (2 * 64 - 1),
               "info_categorical_accuracy": 1 / 10}

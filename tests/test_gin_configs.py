@@ -61,6 +61,9 @@ def test_configs_exist_for_every_paper_cell():
       assert f"ssgan_paper/{dataset}_{cell}.gin" in names
   for cell in ("cr", "cntr", "bcr_cntr", "augment_both"):
     assert f"zhao2020_augment/biggan_cifar10_{cell}.gin" in names
+  for demo in ("uncond_gan", "cond_gan", "ssgan", "ssgan_sbn", "cr", "icr", "cntr",
+               "cntr_reals_only", "augment_both", "infogan", "simgan"):
+    assert f"demo/{demo}.gin" in names
   readme = open(os.path.join(ROOT, "gin_configs", "README.md")).read()
   assert [c for c in names if f"`{c}`" not in readme] == []
 

@@ -81,6 +81,7 @@ def test_term_is_weight_times_nt_xent_of_the_heads_embeddings_of_two_views():
   np.testing.assert_allclose(loss, 0.3 * (expected["real"][0] + expected["fake"][0]),
                              rtol=1e-4)
   assert not np.allclose(images[12:18], images[18:24])  # Two different views.
+  assert set(metrics) == set(term.metric_names)
 
 
 def test_head_is_an_mlp_owned_by_d_with_simclr_defaults():
@@ -92,3 +93,36 @@ def test_head_is_an_mlp_owned_by_d_with_simclr_defaults():
   assert len(term.trainable_variables) == 4
   with pytest.raises(ValueError, match="contrastive.temperature must be a finite number > 0"):
     contrastive.contrastive(temperature=0.0)
+
+
+def test_reals_only_is_nt_xent_of_the_reals_views_and_fakes_skip_the_contrastive_call():
+  keras.utils.set_random_seed(0)  # The head's initial weights.
+  reals = tf.constant(RNG.uniform(size=[6, 8, 8, 1]).astype(np.float32))
+  fakes = tf.constant(RNG.uniform(size=[6, 8, 8, 1]).astype(np.float32))
+  term = _term(weight=0.3, temperature=0.2, include_fakes=False)
+  ctx = term_testing.make_context(reals, fakes, terms=[term])
+  (loss, metrics), outputs = term_testing.run_d_step(ctx)
+  assert list(outputs) == ["real", "fake", "contrastive_real_1", "contrastive_real_2"]
+  images = ctx.gan.discriminator.seen["images"].numpy()  # real, fake, then 2 real views.
+  assert images.shape[0] == 24
+  views = []
+  for start in (12, 18):
+    features = term_testing.quadrant_means(images[start:start + 6])
+    hidden = np.maximum(features @ term.head.hidden.kernel.numpy()
+                        + term.head.hidden.bias.numpy(), 0.0)
+    views.append(hidden @ term.head.output_layer.kernel.numpy()
+                 + term.head.output_layer.bias.numpy())
+  expected_loss, expected_accuracy = numpy_nt_xent(*views, 0.2)
+  np.testing.assert_allclose(loss, 0.3 * expected_loss, rtol=1e-4)
+  np.testing.assert_allclose(metrics["contrastive_real_loss"], expected_loss, rtol=1e-4)
+  np.testing.assert_allclose(metrics["contrastive_accuracy"], expected_accuracy)
+  assert set(metrics) == set(term.metric_names) == {"contrastive_real_loss",
+                                                    "contrastive_accuracy"}
+  (g_loss, g_metrics), g_outputs = term_testing.run_g_step(ctx)
+  assert (float(g_loss), g_metrics, list(g_outputs)) == (0.0, {}, ["fake"])
+
+
+def test_include_fakes_must_be_a_bool():
+  with pytest.raises(TypeError, match=r"contrastive.include_fakes must be True or False; "
+                                      r"got 'no'"):
+    contrastive.contrastive(include_fakes="no")

@@ -4,9 +4,11 @@ GAN Training").
 Each image gets two SimCLR views; a projection head on D's penultimate features maps them
 to embeddings; NT-Xent (Chen et al. 2020) pulls the two views of an image together against
 all other views of the *global* batch (gathered across replicas). It is computed on reals
-and, separately, on (stop-gradient) fakes and added to D's loss; G gets no term. The views
-are of the images D judges (with augment-both: SimCLR's views of the augmented images, the
-distribution D is trained on).
+and, separately, on (stop-gradient) fakes (unless `include_fakes` is False: then the fakes'
+views are not even added to D's call) and added to D's loss. G gets no term either way: the
+loss only shapes D's representation, so dropping the fakes changes what D learns from, not
+what G is asked. The views are of the images D judges (with augment-both: SimCLR's views of
+the augmented images, the distribution D is trained on).
 
 The GAN paper's appendix (head, temperature, weight, augmentation strengths) could not be
 retrieved; the defaults are SimCLR's CIFAR-10 settings (temperature 0.5, colour strength
@@ -68,13 +70,12 @@ class ProjectionHead(keras.layers.Layer):
 
 
 class ContrastiveTerm(base.AuxiliaryTerm):
-  """weight * (NT-Xent on two views of the reals + NT-Xent on two views of the fakes)."""
+  """weight * (NT-Xent on two views of the reals [+ the same on two views of the fakes])."""
 
   optimizer = "discriminator"
-  metric_names = ("contrastive_real_loss", "contrastive_fake_loss",
-                  "contrastive_accuracy")
 
-  def __init__(self, weight, temperature, hidden_dim, output_dim, use_sn, augmentation):
+  def __init__(self, weight, temperature, hidden_dim, output_dim, use_sn, augmentation,
+               include_fakes):
     super().__init__(name="contrastive")
     validate.number("contrastive.weight", weight, minimum=0)
     validate.number("contrastive.temperature", temperature, minimum=0, min_inclusive=False)
@@ -82,12 +83,16 @@ class ContrastiveTerm(base.AuxiliaryTerm):
       validate.integer("contrastive.hidden_dim", hidden_dim, minimum=1)
     validate.integer("contrastive.output_dim", output_dim, minimum=1)
     validate.boolean("contrastive.use_sn", use_sn)
+    validate.boolean("contrastive.include_fakes", include_fakes)
     self.weight = weight
     self.temperature = temperature
     self.hidden_dim = hidden_dim
     self.output_dim = output_dim
     self.use_sn = use_sn
     self.augmentation = augmentation
+    self.sides = ("real", "fake") if include_fakes else ("real",)
+    self.metric_names = (tuple(f"contrastive_{side}_loss" for side in self.sides)
+                         + ("contrastive_accuracy",))
     self.head = None
 
   def build_heads(self, discriminator, generator):
@@ -97,34 +102,41 @@ class ContrastiveTerm(base.AuxiliaryTerm):
     self.head(tf.zeros([1, discriminator.feature_dim]))
 
   def add_d_step_inputs(self, ctx, batch):
-    for side, images, labels in (("real", ctx.real_images, ctx.real_labels),
-                                 ("fake", ctx.fake_images, ctx.fake_labels)):
+    groups = {"real": (ctx.real_images, ctx.real_labels),
+              "fake": (ctx.fake_images, ctx.fake_labels)}
+    for side in self.sides:
+      images, labels = groups[side]
       for view in (1, 2):
         seed = ctx.seed_for(f"contrastive/{side}/{view}")
         batch.add(f"contrastive_{side}_{view}", self.augmentation(images, seed), labels)
 
   def d_step_loss(self, ctx, outputs):
     losses, accuracies = {}, {}
-    for side in ("real", "fake"):
+    for side in self.sides:
       views = [self.head(outputs[f"contrastive_{side}_{view}"].features) for view in (1, 2)]
       losses[side], accuracies[side] = nt_xent(*views, self.temperature)
-    return (self.weight * (losses["real"] + losses["fake"]),
-            {"contrastive_real_loss": losses["real"],
-             "contrastive_fake_loss": losses["fake"],
-             "contrastive_accuracy": accuracies["real"]})
+    metrics = {f"contrastive_{side}_loss": losses[side] for side in self.sides}
+    metrics["contrastive_accuracy"] = accuracies["real"]
+    return self.weight * tf.add_n(list(losses.values())), metrics
 
 
 @gin.configurable("contrastive")
 def contrastive(weight=1.0, temperature=0.5, hidden_dim=None, output_dim=128,
-                use_sn=False, augmentation=simclr_augmentations.simclr_augment):
+                use_sn=False, augmentation=simclr_augmentations.simclr_augment,
+                include_fakes=True):
   """The Cntr-GAN term (`GAN.auxiliary_terms = [@contrastive()]`).
 
   Args:
-    weight: lambda on the summed real and fake NT-Xent losses.
+    weight: lambda on the summed real (and fake) NT-Xent losses.
     temperature: NT-Xent's tau (SimCLR CIFAR-10: 0.5).
     hidden_dim: the head's hidden width; None uses D's feature size (SimCLR's choice).
     output_dim: embedding size (SimCLR: 128).
     use_sn: spectral norm in the head (off: it is not part of the real/fake critic).
     augmentation: the view generator, `fn(images, seed)`.
+    include_fakes: whether D's contrastive loss also sees the (stop-gradient) fakes' views
+      (Zhao et al.'s Cntr-GAN; True) or only the reals' (False: the fakes never join the
+      contrastive part of D's call, and `contrastive_fake_loss` is not reported). G gets no
+      contrastive term in either case.
   """
-  return ContrastiveTerm(weight, temperature, hidden_dim, output_dim, use_sn, augmentation)
+  return ContrastiveTerm(weight, temperature, hidden_dim, output_dim, use_sn, augmentation,
+                         include_fakes)
