@@ -1,0 +1,1 @@
+"""Experiments beyond training a GAN: the papers' side studies (e.g. `forgetting`)."""
