@@ -21,8 +21,9 @@ held-out data: all test images of class k and as many of the other classes (the 
 ones in the dataset's fixed eval order), so chance is 0.5.
 
 Adam 2e-4 (beta1 0, beta2 0.9, epsilon 1e-8): the demos' D settings. The paper gives no
-optimiser, architecture or batch size for this figure (gin_configs/README.md, papers.md
-§5). Randomness is stateless, from `--seed`: a rerun writes the same numbers.
+optimiser, architecture or batch size for this figure (papers.md §5). The initial weights,
+the train data's order and every batch come from `--seed` (batches as stateless draws
+keyed on the iteration, `gans/randomness.py`).
 
 Writes to --out: forgetting.csv (variant, iteration, task, accuracy), forgetting.png
 (both curves, task switches as dotted lines, cycle ends dashed) and forgetting.json (the
