@@ -183,6 +183,9 @@ def _run_in_own_process(name):
 
 def main(argv):
   del argv
+  if FLAGS.gin_config:
+    raise app.UsageError("train_speed.py does not read --gin_config; pass gin files as "
+                         "--configs=FILE.gin (--gin_bindings apply to every configuration).")
   for name in FLAGS.configs:  # Refuse a bad name before any run.
     _config_files_and_bindings(name)
   results = []
