@@ -59,6 +59,8 @@ def test_configs_exist_for_every_paper_cell():
   for dataset in ("lsun_bedroom128", "celeba_hq128"):
     for cell in ("uncond", "ssgan", "ssgan_sbn"):
       assert f"ssgan_paper/{dataset}_{cell}.gin" in names
+  for cell in ("uncond_sngan", "ssgan_sngan"):  # Like-for-like with torch-mimicry.
+    assert f"ssgan_paper/cifar10_{cell}.gin" in names
   for cell in ("cr", "cntr", "bcr_cntr", "augment_both"):
     assert f"zhao2020_augment/biggan_cifar10_{cell}.gin" in names
   for demo in ("uncond_gan", "cond_gan", "ssgan", "ssgan_sbn", "cr", "icr", "cntr",

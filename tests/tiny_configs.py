@@ -4,7 +4,7 @@ Full-width parameter counts are checked in tests/architectures/test_param_counts
 everywhere else the real architectures run at these widths.
 """
 TINY_WIDTHS = {"dcgan": 4, "sndcgan": 4, "resnet_cifar": 8, "resnet_stl": 4,
-               "resnet_biggan": 2}
+               "resnet_biggan": 2, "sngan_cifar": 8}
 
 
 def tiny_networks(**wider):

@@ -37,6 +37,13 @@ def downscaled_size(image_shape, factor, architecture):
   return h // factor, w // factor
 
 
+def check_size(image_shape, size, architecture):
+  """Raises unless the images are size x size (architectures built for one size)."""
+  if tuple(image_shape[:2]) != (size, size):
+    raise ValueError(f"{architecture} supports {size}x{size} images only, got "
+                     f"image_shape={tuple(image_shape)}.")
+
+
 def _check_image_shape(image_shape):
   shape = tuple(int(d) for d in image_shape)
   if len(shape) != 3 or min(shape) <= 0:

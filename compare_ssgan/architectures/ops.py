@@ -167,16 +167,24 @@ def unpool(x):
 
 
 class Upsample(keras.layers.Layer):
-  """2x upsampling: "zero_insertion" (compare_gan) or "nearest"."""
+  """2x upsampling: "zero_insertion" (compare_gan), "nearest" or "bilinear".
+
+  "bilinear" uses half-pixel centres, as PyTorch's
+  `interpolate(mode="bilinear", align_corners=False)` (torch-mimicry's G).
+  """
 
   def __init__(self, method, **kwargs):
     super().__init__(**kwargs)
-    validate.choice("upsample.method", method, ("zero_insertion", "nearest"))
+    validate.choice("upsample.method", method,
+                    ("zero_insertion", "nearest", "bilinear"))
     self.method = method
 
   def call(self, x):
     if self.method == "zero_insertion":
       return unpool(x)
+    if self.method == "bilinear":
+      _, h, w, _ = x.shape
+      return tf.cast(tf.image.resize(x, [2 * h, 2 * w], "bilinear"), x.dtype)
     return tf.repeat(tf.repeat(x, 2, axis=1), 2, axis=2)
 
 

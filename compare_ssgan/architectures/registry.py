@@ -5,6 +5,7 @@ from compare_ssgan.architectures import resnet_biggan
 from compare_ssgan.architectures import resnet_cifar
 from compare_ssgan.architectures import resnet_stl
 from compare_ssgan.architectures import sndcgan
+from compare_ssgan.architectures import sngan_cifar
 
 ARCHITECTURES = {
     "dcgan": dcgan,
@@ -12,6 +13,7 @@ ARCHITECTURES = {
     "resnet_cifar": resnet_cifar,
     "resnet_stl": resnet_stl,
     "sndcgan": sndcgan,
+    "sngan_cifar": sngan_cifar,
 }
 
 

@@ -10,12 +10,33 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.architectures import base
 from compare_ssgan.architectures import ops
 
+# Shortcut kinds -> kernel size of the shortcut conv (None: no conv).
+_SHORTCUT_KERNELS = {"conv3x3": 3, "conv1x1": 1, "identity_or_conv1x1": None,
+                     "none": None}
+
+
+@gin.configurable("ResNetBlock", allowlist=["shortcut"])
+def configured_shortcut(shortcut="conv3x3"):
+  """The shortcut of ResNet blocks built without one (gin `ResNetBlock.shortcut`).
+
+  resnet_cifar and resnet_stl read it; resnet_biggan and sngan_cifar choose
+  their own.
+
+  Args:
+    shortcut: "conv3x3" (compare_gan's), "conv1x1" (BigGAN's) or
+      "identity_or_conv1x1" (SN-GAN's and torch-mimicry's: a 1x1 conv where
+      the block changes the width or resamples, the identity otherwise).
+  """
+  return validate.choice("ResNetBlock.shortcut", shortcut,
+                         ("conv3x3", "conv1x1", "identity_or_conv1x1"))
+
 
 class ResNetBlock(ops.BuildsOnFirstCall, keras.layers.Layer):
-  """compare_gan's ResNetBlock; by default SN-GAN's block (3x3 conv shortcut).
+  """compare_gan's ResNetBlock; by default with its 3x3 conv shortcut.
 
   Args:
     in_channels: Input channels.
@@ -23,15 +44,20 @@ class ResNetBlock(ops.BuildsOnFirstCall, keras.layers.Layer):
     scale: "up", "down" or "none".
     norm_fn: `norm_fn(num_channels, name)` -> normalization layer.
     use_sn: Spectral norm on the convs.
-    shortcut_kernel_size: Kernel size of the shortcut conv.
-    add_shortcut: Whether there is a skip connection at all.
+    shortcut: One of `configured_shortcut`'s kinds, or "none" (no skip
+      connection: BigGAN's D blocks with in == out); None: the gin-configured
+      kind.
   """
 
   def __init__(self, in_channels, out_channels, scale, norm_fn, use_sn=False,
-               shortcut_kernel_size=3, add_shortcut=True, **kwargs):
+               shortcut=None, **kwargs):
     super().__init__(**kwargs)
     if scale not in ("up", "down", "none"):
       raise ValueError(f"scale must be 'up', 'down' or 'none', got {scale!r}.")
+    shortcut = configured_shortcut() if shortcut is None else shortcut
+    if shortcut not in _SHORTCUT_KERNELS:
+      raise ValueError(f"shortcut must be one of {tuple(_SHORTCUT_KERNELS)}, "
+                       f"got {shortcut!r}.")
     self.in_channels = in_channels
     self.scale = scale
     prefix = "same" if scale == "none" else scale
@@ -42,9 +68,14 @@ class ResNetBlock(ops.BuildsOnFirstCall, keras.layers.Layer):
     self.conv2 = ops.Conv2D(
         out_channels, 3, use_sn=use_sn,
         name=("down" if scale == "down" else "same") + "_conv2")
-    self.shortcut = (ops.Conv2D(out_channels, shortcut_kernel_size,
-                                use_sn=use_sn, name=prefix + "_conv_shortcut")
-                     if add_shortcut else None)
+    kernel_size = _SHORTCUT_KERNELS[shortcut]
+    if shortcut == "identity_or_conv1x1" and (in_channels != out_channels or
+                                              scale != "none"):
+      kernel_size = 1
+    self.shortcut = (ops.Conv2D(out_channels, kernel_size, use_sn=use_sn,
+                                name=prefix + "_conv_shortcut")
+                     if kernel_size else None)
+    self.has_skip = shortcut != "none"
     self.upsample = ops.make_upsample() if scale == "up" else None
 
   def _resample(self, x, before_conv):
@@ -62,10 +93,12 @@ class ResNetBlock(ops.BuildsOnFirstCall, keras.layers.Layer):
     h = self.conv1(self._resample(h, before_conv=True))
     h = tf.nn.relu(self.bn2(h, z=z, y=y, training=training))
     h = self._resample(self.conv2(h), before_conv=False)
-    if self.shortcut is None:
+    if not self.has_skip:
       return h
-    s = self.shortcut(self._resample(x, before_conv=True))
-    return h + self._resample(s, before_conv=False)
+    if self.shortcut is not None:
+      x = self._resample(self.shortcut(self._resample(x, before_conv=True)),
+                         before_conv=False)
+    return h + x
 
 
 @gin.configurable("BigGanResNetBlock", allowlist=["add_shortcut"])
@@ -73,8 +106,7 @@ def big_gan_block(in_channels, out_channels, scale, norm_fn, use_sn, name,
                   add_shortcut=True):
   """BigGAN block: 1x1 conv shortcut, optional (the D drops it if in == out)."""
   return ResNetBlock(in_channels, out_channels, scale, norm_fn, use_sn=use_sn,
-                     shortcut_kernel_size=1, add_shortcut=add_shortcut,
-                     name=name)
+                     shortcut="conv1x1" if add_shortcut else "none", name=name)
 
 
 class ResNetGenerator(base.BaseGenerator):

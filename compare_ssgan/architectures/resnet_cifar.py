@@ -1,22 +1,20 @@
 """ResNet for 32x32 images, SN-GAN paper Table 4 (compare_gan's resnet_cifar).
 
 At the default widths G has 5,846,019 parameters without BN (5,849,603 with
-BN) and D 1,483,137 without projection.
+BN) and D 1,483,137 without projection. With SN-GAN's shortcuts
+(`ResNetBlock.shortcut = "identity_or_conv1x1"`) the counts are SN-GAN's,
+4,276,739 with BN and 1,053,825, but the D still applies a ReLU to the image
+and mean-pools: sngan_cifar is SN-GAN's network exactly.
 """
 
 import gin
 
 from compare_ssgan import validate
+from compare_ssgan.architectures import base
 from compare_ssgan.architectures import ops
 from compare_ssgan.architectures import resnet_blocks
 
 _NUM_G_BLOCKS = 3
-
-
-def _check_32(image_shape):
-  if tuple(image_shape[:2]) != (32, 32):
-    raise ValueError(f"resnet_cifar supports 32x32 images only, got "
-                     f"image_shape={tuple(image_shape)}.")
 
 
 @gin.configurable("resnet_cifar.Generator",
@@ -37,7 +35,7 @@ class Generator(resnet_blocks.ResNetGenerator):
                hierarchical_z=False, embed_z=False, embed_y=False, **kwargs):
     validate.integer("resnet_cifar.Generator.ch", ch, minimum=1)
     super().__init__(image_shape, z_dim, num_classes, **kwargs)
-    _check_32(self.image_shape)
+    base.check_size(self.image_shape, 32, "resnet_cifar")
     sn = self.spectral_norm
     self.add_latent_layers(
         (4, 4, ch), _NUM_G_BLOCKS, fc_use_sn=sn, hierarchical_z=hierarchical_z,
@@ -66,7 +64,7 @@ class Discriminator(resnet_blocks.ResNetDiscriminator):
                **kwargs):
     validate.integer("resnet_cifar.Discriminator.ch", ch, minimum=1)
     super().__init__(image_shape, num_classes, project_y=project_y, **kwargs)
-    _check_32(self.image_shape)
+    base.check_size(self.image_shape, 32, "resnet_cifar")
     self.blocks = [
         resnet_blocks.ResNetBlock(
             self.image_shape[2] if i == 0 else ch, ch,

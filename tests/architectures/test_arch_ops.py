@@ -16,16 +16,26 @@ def test_unpool_is_exact_zero_insertion():
   np.testing.assert_array_equal(ops.unpool(tf.constant(x)).numpy(), want)
 
 
-def test_upsample_default_is_zero_insertion_and_nearest_is_selectable():
+def test_upsample_default_is_zero_insertion_and_others_are_selectable():
   x = np.random.default_rng(0).normal(size=(1, 2, 3, 2)).astype(np.float32)
   np.testing.assert_array_equal(ops.make_upsample()(x).numpy(),
                                 ops.unpool(tf.constant(x)).numpy())
   gin.bind_parameter("upsample.method", "nearest")
   want = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
   np.testing.assert_array_equal(ops.make_upsample()(x).numpy(), want)
-  gin.bind_parameter("upsample.method", "bilinear")
-  with pytest.raises(ValueError, match="bilinear"):
+  gin.bind_parameter("upsample.method", "bicubic")
+  with pytest.raises(ValueError, match="bicubic"):
     ops.make_upsample()
+
+
+def test_bilinear_upsample_matches_pytorch_half_pixel_centres():
+  # torch.nn.functional.interpolate([[1, 2], [3, 4]], scale_factor=2,
+  # mode="bilinear", align_corners=False): edges clamp, inner rows 1/4, 3/4.
+  gin.bind_parameter("upsample.method", "bilinear")
+  x = np.array([[1, 2], [3, 4]], np.float32).reshape(1, 2, 2, 1)
+  want = np.array([[1.0, 1.25, 1.75, 2.0], [1.5, 1.75, 2.25, 2.5],
+                   [2.5, 2.75, 3.25, 3.5], [3.0, 3.25, 3.75, 4.0]], np.float32)
+  np.testing.assert_allclose(ops.make_upsample()(x).numpy()[0, :, :, 0], want)
 
 
 def test_downsample_is_2x2_average():

@@ -7,9 +7,11 @@ import pytest
 import tensorflow as tf
 
 from compare_ssgan.architectures import dcgan
+from compare_ssgan.architectures import ops
 from compare_ssgan.architectures import registry
 from compare_ssgan.architectures import resnet_biggan
 from compare_ssgan.architectures import resnet_cifar
+from compare_ssgan.architectures import sngan_cifar
 from tests import tiny_configs
 
 # BigGAN's default self-attention needs C/8 >= 1.
@@ -18,7 +20,8 @@ _CASES = [("resnet_cifar", (32, 32, 3)), ("resnet_cifar", (32, 32, 1)),
           ("sndcgan", (32, 32, 3)), ("sndcgan", (64, 64, 3)),
           ("resnet_stl", (48, 48, 3)), ("resnet_biggan", (32, 32, 3)),
           ("resnet_biggan", (64, 64, 3)), ("resnet_biggan", (128, 128, 3)),
-          ("dcgan", (32, 32, 1)), ("dcgan", (28, 28, 1))]
+          ("dcgan", (32, 32, 1)), ("dcgan", (28, 28, 1)),
+          ("sngan_cifar", (32, 32, 3))]
 _Z_DIM = 120  # Divisible by the 4, 5 and 6 chunks of BigGAN's hierarchical z.
 _N = 2
 
@@ -124,7 +127,8 @@ def test_bad_configurations_raise():
 
 def test_registry_names_and_built_networks():
   assert sorted(registry.ARCHITECTURES) == [
-      "dcgan", "resnet_biggan", "resnet_cifar", "resnet_stl", "sndcgan"]
+      "dcgan", "resnet_biggan", "resnet_cifar", "resnet_stl", "sndcgan",
+      "sngan_cifar"]
   g = registry.make_generator("dcgan", (32, 32, 1), z_dim=64)
   assert isinstance(g, dcgan.Generator) and g.built and g.weights
   # The architecture is GAN.architecture; the registry has no knob the GAN overrides.
@@ -159,6 +163,54 @@ def test_biggan_structure():
   d32 = resnet_biggan.Discriminator((32, 32, 3))
   assert [b.shortcut is None for b in d32.blocks] == [False] + [True] * 3
   assert not d32.project_y  # Projection needs labels.
+
+
+def _shortcut_kernels(network):
+  network.build_variables()
+  return [None if b.shortcut is None else b.shortcut.kernel.shape[0]
+          for b in network.blocks]
+
+
+def test_resnet_block_shortcut_knob():
+  g = resnet_cifar.Generator((32, 32, 3), ch=8)
+  d = resnet_cifar.Discriminator((32, 32, 3), ch=8)
+  assert _shortcut_kernels(g) == [3] * 3 and _shortcut_kernels(d) == [3] * 4
+  assert g.blocks[0].shortcut.kernel.path == (
+      "generator/B1/up_conv_shortcut/kernel")  # Checkpoint names unchanged.
+  gin.parse_config('ResNetBlock.shortcut = "identity_or_conv1x1"')
+  g = resnet_cifar.Generator((32, 32, 3), ch=8)
+  d = resnet_cifar.Discriminator((32, 32, 3), ch=8)
+  assert _shortcut_kernels(g) == [1] * 3
+  assert _shortcut_kernels(d) == [1, 1, None, None]
+  # An identity shortcut adds the block's input unchanged.
+  block = d.blocks[3]
+  x = tf.random.normal([2, 8, 8, 8])
+  h = block.conv2(tf.nn.relu(block.conv1(tf.nn.relu(x))))
+  np.testing.assert_allclose(block(x), h + x, atol=1e-5)
+  gin.parse_config('ResNetBlock.shortcut = "conv5x5"')
+  with pytest.raises(ValueError, match="ResNetBlock.shortcut.*'conv5x5'"):
+    resnet_cifar.Discriminator((32, 32, 3), ch=8)
+
+
+def test_sngan_cifar_structure():
+  # SN-GAN's shortcuts whatever ResNetBlock.shortcut says.
+  gin.parse_config('ResNetBlock.shortcut = "conv3x3"')
+  g = sngan_cifar.Generator((32, 32, 3), ch=8)
+  d = sngan_cifar.Discriminator((32, 32, 3), ch=8)
+  assert _shortcut_kernels(g) == [1] * 3
+  assert _shortcut_kernels(d) == [1, 1, None, None]
+  assert d.sum_pool
+  # The optimized block: no ReLU on the image (mapped to [-1, 1]); the
+  # shortcut pools before its 1x1 conv.
+  b1 = d.blocks[0]
+  x = tf.random.uniform([2, 32, 32, 3])
+  s = 2.0 * x - 1.0
+  want = (ops.downsample(b1.conv2(tf.nn.relu(b1.conv1(s)))) +
+          b1.shortcut(ops.downsample(s)))
+  np.testing.assert_allclose(b1(x), want, atol=1e-5)
+  images = g(tf.random.normal([2, 128]), training=True).numpy()
+  # (tanh + 1) / 2: the whole range is reachable, unlike a sigmoid's.
+  assert images.shape == (2, 32, 32, 3) and 0 <= images.min() <= images.max() <= 1
 
 
 def test_biggan_initializers():

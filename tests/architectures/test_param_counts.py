@@ -1,10 +1,17 @@
-"""Exact trainable-parameter counts of the full-width models (compare_gan's)."""
+"""Exact trainable-parameter counts of the full-width models (compare_gan's, and
+torch-mimicry's SNGAN-32 for sngan_cifar)."""
 
+import gin
 import numpy as np
 
 from compare_ssgan.architectures import resnet_biggan
 from compare_ssgan.architectures import resnet_cifar
 from compare_ssgan.architectures import sndcgan
+from compare_ssgan.architectures import sngan_cifar
+
+# torch-mimicry 0.1.16's SNGANGenerator32 (with BN) and SNGANDiscriminator32.
+MIMICRY_SNGAN32_G = 4_276_739
+MIMICRY_SNGAN32_D = 1_053_825
 
 
 def _count(model, trainable=True):
@@ -24,6 +31,21 @@ def test_resnet_cifar():
   d = resnet_cifar.Discriminator((32, 32, 3), spectral_norm=True)
   assert _count(d) == 1_483_137
   assert _count(d, trainable=False) == 2 * 27 + 10 * 1152 + 128
+
+
+def test_sngan_cifar_is_mimicrys_sngan32():
+  assert _count(sngan_cifar.Generator((32, 32, 3))) == MIMICRY_SNGAN32_G
+  assert _count(sngan_cifar.Generator((32, 32, 3), batch_norm="none")) == (
+      MIMICRY_SNGAN32_G - 7 * 2 * 256)
+  assert _count(sngan_cifar.Discriminator((32, 32, 3))) == MIMICRY_SNGAN32_D
+
+
+def test_resnet_cifar_with_sngan_shortcuts_has_sngan_counts():
+  # 1x1 instead of 3x3 shortcuts in G's up blocks and D's down blocks, none
+  # (identity) in D's last two: compare_gan's net with SN-GAN's shortcuts.
+  gin.bind_parameter("ResNetBlock.shortcut", "identity_or_conv1x1")
+  assert _count(resnet_cifar.Generator((32, 32, 3))) == MIMICRY_SNGAN32_G
+  assert _count(resnet_cifar.Discriminator((32, 32, 3))) == MIMICRY_SNGAN32_D
 
 
 def test_sndcgan():
