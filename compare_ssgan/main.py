@@ -85,15 +85,11 @@ def _find_config_file(path):
                        f"{[os.path.abspath(c) for c in candidates]}).")
 
 
-class Preempted(KeyboardInterrupt):
-  """SIGTERM, raised as Ctrl-C is so that the trainer checkpoints on the way out."""
-
-
 def _preempt(signum, frame):
   del frame
   # Later SIGTERMs must not interrupt the checkpoint being written.
   signal.signal(signal.SIGTERM, signal.SIG_IGN)
-  raise Preempted(f"received signal {signum}")
+  raise trainer_lib.Preempted(f"received signal {signum}")
 
 
 def main(argv):
@@ -132,7 +128,7 @@ def run():
   try:
     app.run(main)
   except KeyboardInterrupt as stop:
-    preempted = isinstance(stop, Preempted)
+    preempted = isinstance(stop, trainer_lib.Preempted)
     status = PREEMPTED_EXIT_STATUS if preempted else INTERRUPTED_EXIT_STATUS
     # The trainer notes the step and checkpoint it resumes from; elsewhere there is none.
     where = "".join(f" {note}" for note in getattr(stop, "__notes__", ()))

@@ -1,4 +1,9 @@
-"""Builds the tf.distribute strategy named by `--strategy`."""
+"""Builds the tf.distribute strategy named by `--strategy`; says what this process writes."""
+import contextlib
+import dataclasses
+import shutil
+import tempfile
+
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
@@ -44,3 +49,58 @@ def split_cpu(num_devices):
     raise RuntimeError(
         f"Cannot split the CPU into {num_devices} devices: TF is already initialised "
         "in this process. Split it before creating any tensor.") from e
+
+
+@dataclasses.dataclass(frozen=True)
+class Worker:
+  """This process's part in the run: the one owner of "am I the chief, where do I write".
+
+  TF's multi-worker pattern: every worker takes part in each checkpoint save (a save may
+  run collectives), but only the chief writes into model_dir (checkpoints, configs,
+  summaries, sample grids, TRAIN_DONE); the others save into a scratch directory of their
+  own that is emptied after each save and removed when training ends.
+  """
+  name: str  # The TF_CONFIG task, e.g. "worker:1", for messages.
+  is_chief: bool
+  num_workers: int
+
+  @property
+  def multi_worker(self):
+    return self.num_workers > 1
+
+  @contextlib.contextmanager
+  def scratch_dir(self):
+    """Yields a fresh local directory of this process's own (None on a single worker),
+    removed on exit."""
+    if not self.multi_worker:
+      yield None
+      return
+    path = tempfile.mkdtemp(prefix=f"compare_ssgan_{self.name.replace(':', '')}_")
+    try:
+      yield path
+    finally:
+      shutil.rmtree(path, ignore_errors=True)
+
+  def checkpoint_dir(self, model_dir, scratch_dir):
+    """Where this worker's checkpoint saves go."""
+    return model_dir if self.is_chief else f"{scratch_dir}/checkpoints"
+
+  def discard_own_checkpoint(self, checkpoint_dir):
+    """After a save: a non-chief's copy only took part in the collectives."""
+    if not self.is_chief:
+      tf.io.gfile.rmtree(checkpoint_dir)
+
+
+def this_worker(strategy):
+  """The Worker for `strategy`: one per MultiWorkerMirroredStrategy task (TF_CONFIG), the
+  chief being task `chief:0`, else `worker:0` (TF's rule); every other strategy runs in
+  one process, the chief."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if (not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None
+      or not resolver.cluster_spec().jobs):
+    return Worker(name="chief", is_chief=True, num_workers=1)
+  cluster = resolver.cluster_spec().as_dict()
+  task_type, task_id = resolver.task_type, resolver.task_id
+  chief = ("chief", 0) if "chief" in cluster else ("worker", 0)
+  return Worker(name=f"{task_type}:{task_id}", is_chief=(task_type, task_id) == chief,
+                num_workers=len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
