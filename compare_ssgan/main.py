@@ -2,6 +2,8 @@
 
   python -m compare_ssgan.main --model_dir=runs/x --gin_config=gin_configs/cifar10/ssgan.gin \
       [--gin_bindings='Trainer.training_steps=1000'] [--mode=train_and_eval] [--strategy=tpu]
+  TF_CONFIG='{"cluster": {"worker": ["host0:2222", "host1:2222"]}, "task": {"type": "worker", \
+      "index": 0}}' python -m compare_ssgan.main --strategy=multi_worker ... (on every worker)
   python -m compare_ssgan.main --model_dir=runs/x --mode=continuous_eval|eval \
       [--checkpoint=runs/x/ckpt-5000 [--rescore]] [--gin_bindings='evaluation.num_samples=10000']
   python -m compare_ssgan.main --model_dir=runs/x --mode=export [--checkpoint=runs/x/ckpt-5000] \
@@ -39,6 +41,10 @@ flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings applied after the fi
 flags.DEFINE_enum("mode", "train", MODES, "What to run.")
 flags.DEFINE_enum("strategy", "default", strategy_lib.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+flags.DEFINE_enum("collective_communication", "auto",
+                  list(strategy_lib.COLLECTIVE_COMMUNICATIONS),
+                  "--strategy=multi_worker: how workers all-reduce (nccl: GPUs; ring: gRPC; "
+                  "auto: TF's choice).")
 flags.DEFINE_string("checkpoint", None,
                     "--mode=eval|export: the checkpoint prefix <model_dir>/ckpt-<step> to "
                     "score or export (default: the latest).")
@@ -110,7 +116,8 @@ def main(argv):
                              if FLAGS.mode == "continuous_eval" else 0)
   parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
   if FLAGS.mode in ("train", "train_and_eval"):
-    strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices)
+    strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices,
+                                          FLAGS.collective_communication)
     trainer_lib.Trainer(FLAGS.model_dir, strategy).train()
   if FLAGS.mode in ("eval", "train_and_eval"):
     eval_job.run_eval(FLAGS.model_dir, FLAGS.checkpoint, rescore=FLAGS.rescore)

@@ -7,9 +7,16 @@ import tempfile
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+# multi_worker's all-reduce across workers: TF's choice, gRPC ring, or NCCL (GPUs).
+COLLECTIVE_COMMUNICATIONS = {
+    "auto": tf.distribute.experimental.CommunicationImplementation.AUTO,
+    "ring": tf.distribute.experimental.CommunicationImplementation.RING,
+    "nccl": tf.distribute.experimental.CommunicationImplementation.NCCL,
+}
 
 
-def make_strategy(name="default", tpu=None, num_cpu_devices=None):
+def make_strategy(name="default", tpu=None, num_cpu_devices=None,
+                  collective_communication="auto"):
   """Returns the strategy; the TPU/GPU paths run the same step code as the CPU one.
 
   Args:
@@ -17,9 +24,16 @@ def make_strategy(name="default", tpu=None, num_cpu_devices=None):
     tpu: TPU name or grpc address for `TPUClusterResolver` ('' or 'local' on a TPU VM).
     num_cpu_devices: on a CPU-only host, split the CPU into this many logical devices so
       that `mirrored` really runs several replicas (used by tests and for debugging).
+    collective_communication: `multi_worker` only: a key of COLLECTIVE_COMMUNICATIONS.
   """
   if name not in STRATEGIES:
     raise ValueError(f"--strategy must be one of {STRATEGIES}; got {name!r}.")
+  if collective_communication not in COLLECTIVE_COMMUNICATIONS:
+    raise ValueError(f"--collective_communication must be one of "
+                     f"{sorted(COLLECTIVE_COMMUNICATIONS)}; got {collective_communication!r}.")
+  if collective_communication != "auto" and name != "multi_worker":
+    raise ValueError(f"--collective_communication={collective_communication} is for "
+                     f"--strategy=multi_worker, not --strategy={name}.")
   if num_cpu_devices and num_cpu_devices > 1:
     split_cpu(num_cpu_devices)
   if name == "default":
@@ -29,7 +43,9 @@ def make_strategy(name="default", tpu=None, num_cpu_devices=None):
     devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
     return tf.distribute.MirroredStrategy(devices)
   if name == "multi_worker":
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MultiWorkerMirroredStrategy(
+        communication_options=tf.distribute.experimental.CommunicationOptions(
+            implementation=COLLECTIVE_COMMUNICATIONS[collective_communication]))
   resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
   tf.config.experimental_connect_to_cluster(resolver)
   tf.tpu.experimental.initialize_tpu_system(resolver)

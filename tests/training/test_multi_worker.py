@@ -117,6 +117,16 @@ def _names(model_dir, starts=1):
   return sorted(set(names) - set(events))
 
 
+def test_one_process_is_the_chief_and_collectives_are_for_multi_worker():
+  assert strategy_lib.this_worker(strategy_lib.make_strategy()) == strategy_lib.Worker(
+      name="chief", is_chief=True, num_workers=1)
+  with pytest.raises(ValueError, match="--collective_communication=nccl is for "
+                                       "--strategy=multi_worker, not --strategy=default"):
+    strategy_lib.make_strategy("default", collective_communication="nccl")
+  with pytest.raises(ValueError, match="must be one of .* got 'mpi'"):
+    strategy_lib.make_strategy("multi_worker", collective_communication="mpi")
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
   """A two-worker run of STEPS steps and a one-process run: their run directories."""
