@@ -103,6 +103,7 @@ class Trainer:
       self.trackers = {name: keras.metrics.Mean(name=name) for name in self.gan.metric_names}
     self.checkpoint = tf.train.Checkpoint(**run_dir.checkpoint_objects(self.gan, self.step))
     self.manager = None  # Made by `train()` once it knows which checkpoints are sound.
+    self._saved_step = None  # The step of the newest checkpoint saved or restored.
     self._train_loop = tf.function(self._loop)
     self._replica_step = tf.function(self._replica_step_fn, jit_compile=jit_compile)
 
@@ -143,6 +144,9 @@ class Trainer:
         self.checkpoint, self.model_dir, self.keep_checkpoint_max,
         save_dir=self.worker.checkpoint_dir(self.model_dir, scratch_dir))
     start = int(self.step.numpy())
+    # The same on every worker (a non-chief's manager holds no restored checkpoint), so
+    # that all take part in the same saves; a restored step 0 is saved again, harmlessly.
+    self._saved_step = start or -1
     if start >= self.training_steps:
       logging.info("Already trained to step %d.", start)
       self._finish(start)
@@ -220,9 +224,10 @@ class Trainer:
 
   def _save(self, step):
     """Saves `step` unless saved already; every worker calls it at the same points."""
-    if step == self._latest_saved_step():
+    if step == self._saved_step:
       return
     checkpoints.save(self.manager, step)
+    self._saved_step = step
     self.worker.discard_own_checkpoint(self.manager.directory)
 
   def _finish(self, step):
@@ -237,10 +242,6 @@ class Trainer:
     if not tf.io.gfile.exists(path):
       self.write_sample_grid(path)
     run_dir.mark_training_done(self.model_dir)
-
-  def _latest_saved_step(self):
-    latest = self.manager.latest_checkpoint
-    return run_dir.step_of(latest) if latest else -1
 
   def _steps_until_boundary(self, step):
     """Loops end on every checkpoint, summary and image-summary boundary."""
