@@ -174,7 +174,7 @@ class Dataset:
     pipelines, share = 1, per_replica_batch_size
     if input_context is not None and input_context.num_input_pipelines > 1:
       pipelines = input_context.num_input_pipelines
-      replicas_per_pipeline = (input_context.num_replicas_in_sync // pipelines)
+      replicas_per_pipeline = input_context.num_replicas_in_sync // pipelines
       share = per_replica_batch_size * replicas_per_pipeline
       if start_batch % replicas_per_pipeline:
         raise ValueError(
