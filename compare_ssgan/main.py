@@ -2,6 +2,8 @@
 
   python -m compare_ssgan.main --model_dir=runs/x --gin_config=gin_configs/cifar10/ssgan.gin \
       [--gin_bindings='Trainer.training_steps=1000'] [--mode=train_and_eval] [--strategy=tpu]
+  TF_CONFIG='{"cluster": {"worker": ["host0:2222", "host1:2222"]}, "task": {"type": "worker", \
+      "index": 0}}' python -m compare_ssgan.main --strategy=multi_worker ... (on every worker)
   python -m compare_ssgan.main --model_dir=runs/x --mode=continuous_eval|eval \
       [--checkpoint=runs/x/ckpt-5000 [--rescore]] [--gin_bindings='evaluation.num_samples=10000']
   python -m compare_ssgan.main --model_dir=runs/x --mode=export [--checkpoint=runs/x/ckpt-5000] \
@@ -39,6 +41,10 @@ flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings applied after the fi
 flags.DEFINE_enum("mode", "train", MODES, "What to run.")
 flags.DEFINE_enum("strategy", "default", strategy_lib.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+flags.DEFINE_enum("collective_communication", "auto",
+                  list(strategy_lib.COLLECTIVE_COMMUNICATIONS),
+                  "--strategy=multi_worker: how workers all-reduce (nccl: GPUs; ring: gRPC; "
+                  "auto: TF's choice).")
 flags.DEFINE_string("checkpoint", None,
                     "--mode=eval|export: the checkpoint prefix <model_dir>/ckpt-<step> to "
                     "score or export (default: the latest).")
@@ -85,15 +91,11 @@ def _find_config_file(path):
                        f"{[os.path.abspath(c) for c in candidates]}).")
 
 
-class Preempted(KeyboardInterrupt):
-  """SIGTERM, raised as Ctrl-C is so that the trainer checkpoints on the way out."""
-
-
 def _preempt(signum, frame):
   del frame
   # Later SIGTERMs must not interrupt the checkpoint being written.
   signal.signal(signal.SIGTERM, signal.SIG_IGN)
-  raise Preempted(f"received signal {signum}")
+  raise trainer_lib.Preempted(f"received signal {signum}")
 
 
 def main(argv):
@@ -114,7 +116,8 @@ def main(argv):
                              if FLAGS.mode == "continuous_eval" else 0)
   parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
   if FLAGS.mode in ("train", "train_and_eval"):
-    strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices)
+    strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices,
+                                          FLAGS.collective_communication)
     trainer_lib.Trainer(FLAGS.model_dir, strategy).train()
   if FLAGS.mode in ("eval", "train_and_eval"):
     eval_job.run_eval(FLAGS.model_dir, FLAGS.checkpoint, rescore=FLAGS.rescore)
@@ -132,7 +135,7 @@ def run():
   try:
     app.run(main)
   except KeyboardInterrupt as stop:
-    preempted = isinstance(stop, Preempted)
+    preempted = isinstance(stop, trainer_lib.Preempted)
     status = PREEMPTED_EXIT_STATUS if preempted else INTERRUPTED_EXIT_STATUS
     # The trainer notes the step and checkpoint it resumes from; elsewhere there is none.
     where = "".join(f" {note}" for note in getattr(stop, "__notes__", ()))

@@ -16,6 +16,8 @@ import subprocess
 from absl import app
 from absl import flags
 
+import commands as commands_lib  # tpu/commands.py, next to this script.
+
 flags.DEFINE_string("tpu_name", None, "Name of the TPU VM to create/use.")
 flags.DEFINE_string("zone", None, "GCP zone of the TPU, e.g. europe-west4-a.")
 flags.DEFINE_string("project", None, "GCP project.")
@@ -39,14 +41,11 @@ FLAGS = flags.FLAGS
 
 def main_command(mode, extra_flags):
   """The `python -m compare_ssgan.main` command line with the shared run flags."""
-  parts = ["python3", "-m", "compare_ssgan.main", f"--mode={mode}",
-           f"--model_dir={FLAGS.model_dir}"]
-  parts += [f"--gin_config={c}" for c in FLAGS.gin_config]
   bindings = list(FLAGS.gin_bindings)
   if FLAGS.tfds_data_dir:
     bindings.append(f"dataset.data_dir='{FLAGS.tfds_data_dir}'")
-  parts += [f"--gin_bindings={b}" for b in bindings]
-  return shlex.join(parts + extra_flags)
+  return commands_lib.main_command(mode, FLAGS.model_dir, FLAGS.gin_config, bindings,
+                                   extra_flags)
 
 
 def commands():

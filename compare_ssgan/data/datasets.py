@@ -88,7 +88,10 @@ def distributed_train_dataset(strategy, ds, global_batch_size, seed,
   Each input pipeline yields per-replica batches that the strategy hands to
   its replicas in turn, so with one pipeline a step's replicas get
   consecutive batches of one stream: the same examples as a single replica
-  with the global batch. `start_batch` counts global steps already taken.
+  with the global batch. With several pipelines (one per worker), each yields
+  its replicas' share of that global batch (see pipeline.py), worker i's
+  replicas being global replicas i*k..i*k+k-1 as MultiWorkerMirroredStrategy
+  numbers them. `start_batch` counts global steps already taken.
   """
   replicas = strategy.num_replicas_in_sync
   if global_batch_size % replicas:

@@ -6,11 +6,18 @@ either in memory (`InMemory`, the local sources: read by index) or as a
 tf.data stream in a fixed order (TFDS: no random access). The train pipeline,
 per input pipeline (host):
 
-  shard -> (position, example) from the resume position on
+  (position, example) of the one global stream, from the resume position on
+  -> this pipeline's share of each global batch
   -> decode + transform + fit -> batch(drop_remainder) -> prefetch
 
+Positions are global: with several input pipelines (multi-worker), pipeline i
+takes the i-th contiguous share of every global batch, the examples its
+replicas would get from one pipeline, so a global batch and its per-example
+randomness do not depend on how many workers or replicas read it. (Every
+pipeline walks the whole stream; only its own share is decoded.)
+
 Order, unlike compare_gan's shuffle(10000) after repeat with a seeded op RNG:
-- In memory: epoch e is a fresh permutation of the whole shard, keyed on
+- In memory: epoch e is a fresh permutation of the examples, keyed on
   (seed, e). `index_shuffle` computes the example at each position from the
   position alone, so no permutation is materialised and resuming at batch k
   decodes nothing before it.
@@ -49,11 +56,6 @@ class InMemory:
 
   def __len__(self):
     return len(self.labels)
-
-  def shard(self, num_shards, index):
-    """Examples index, index + num_shards, ... (as tf.data's `shard`)."""
-    return InMemory(self.raw[index::num_shards],
-                    self.labels[index::num_shards])
 
 
 def _deterministic(ds):
@@ -149,11 +151,13 @@ class Dataset:
 
     Args:
       input_context: a `tf.distribute.InputContext` or None; with several
-        input pipelines each one reads its own shard with seed + pipeline id.
+        input pipelines each one yields its replicas' parts of every global
+        batch (see the module docstring).
       per_replica_batch_size: batch size of each yielded batch.
       seed: shuffle/crop seed (the trainer's `Trainer.seed`).
-      start_batch: number of batches (of this size) already consumed; batch i
-        of the result equals batch start_batch + i of a fresh pipeline.
+      start_batch: number of batches (of this size) this pipeline already
+        yielded; batch i of the result equals batch start_batch + i of a
+        fresh pipeline.
 
     Returns:
       A deterministic tf.data.Dataset of (float32 images in [0, 1], int32
@@ -161,22 +165,31 @@ class Dataset:
     """
     in_memory = isinstance(self.train_examples, InMemory)
     examples = self.train_examples if in_memory else self.train_examples()
-    if input_context is not None and input_context.num_input_pipelines > 1:
-      examples = examples.shard(input_context.num_input_pipelines,
-                                input_context.input_pipeline_id)
-      seed += input_context.input_pipeline_id
     num_examples = (len(examples) if in_memory else
                     tf.get_static_value(examples.cardinality()))
     if num_examples is None or num_examples <= 0:
       raise ValueError(
-          f"Dataset {self.name!r}: the train split (this input pipeline's "
-          f"shard) must be non-empty and of known size; got cardinality "
-          f"{num_examples}.")
-    start = start_batch * per_replica_batch_size
+          f"Dataset {self.name!r}: the train split must be non-empty and of "
+          f"known size; got cardinality {num_examples}.")
+    pipelines, share = 1, per_replica_batch_size
+    if input_context is not None and input_context.num_input_pipelines > 1:
+      pipelines = input_context.num_input_pipelines
+      replicas_per_pipeline = input_context.num_replicas_in_sync // pipelines
+      share = per_replica_batch_size * replicas_per_pipeline
+      if start_batch % replicas_per_pipeline:
+        raise ValueError(
+            f"start_batch={start_batch} must be a whole number of global "
+            f"batches ({replicas_per_pipeline} batches per pipeline).")
+    start = start_batch * per_replica_batch_size * pipelines
     if in_memory:
       ds = _permuted(examples, seed, start)
     else:
       ds = _window_shuffled(examples, int(num_examples), seed, start)
+    if pipelines > 1:
+      # `start` begins a global batch, so share j of the stream belongs to
+      # pipeline j % pipelines.
+      ds = ds.batch(share).shard(pipelines,
+                                 input_context.input_pipeline_id).unbatch()
     ds = ds.map(
         lambda position, example: (  # pylint: disable=g-long-lambda
             self._prepare(example[0], self.train_transform,

@@ -11,20 +11,25 @@ class CheckpointError(RuntimeError):
   pass
 
 
-def restore_or_initialize(checkpoint, model_dir, max_to_keep):
+def restore_or_initialize(checkpoint, model_dir, max_to_keep, save_dir=None):
   """Restores the newest checkpoint in `model_dir` that restores; returns the manager.
 
   The checkpoint files on disk are the truth, not TF's state file: a missing, garbage or
   stale `checkpoint` file is rewritten from them (TF would ignore it and start over from
   step 0, overwriting the run). A newest checkpoint that does not restore is skipped with a
   warning naming it; if none restores, a CheckpointError is raised and nothing changes.
+
+  `save_dir` (default `model_dir`) is where the manager saves: a multi-worker run's
+  non-chief saves elsewhere (see strategy.Worker) and leaves model_dir's state file alone.
   """
+  save_dir = save_dir or model_dir
   on_disk = run_dir.list_checkpoints(model_dir)
   path = _restore_newest(checkpoint, model_dir, [prefix for _, prefix in reversed(on_disk)])
-  retained = ([prefix for step, prefix in on_disk if step <= run_dir.step_of(path)]
-              if path else [])
-  _sync_state(model_dir, retained)
-  return tf.train.CheckpointManager(checkpoint, model_dir, max_to_keep=max_to_keep,
+  if save_dir == model_dir:
+    retained = ([prefix for step, prefix in on_disk if step <= run_dir.step_of(path)]
+                if path else [])
+    _sync_state(model_dir, retained)
+  return tf.train.CheckpointManager(checkpoint, save_dir, max_to_keep=max_to_keep,
                                     checkpoint_name=run_dir.CHECKPOINT_NAME)
 
 

@@ -1,10 +1,22 @@
-"""Builds the tf.distribute strategy named by `--strategy`."""
+"""Builds the tf.distribute strategy named by `--strategy`; says what this process writes."""
+import contextlib
+import dataclasses
+import shutil
+import tempfile
+
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+# multi_worker's all-reduce across workers: TF's choice, gRPC ring, or NCCL (GPUs).
+COLLECTIVE_COMMUNICATIONS = {
+    "auto": tf.distribute.experimental.CommunicationImplementation.AUTO,
+    "ring": tf.distribute.experimental.CommunicationImplementation.RING,
+    "nccl": tf.distribute.experimental.CommunicationImplementation.NCCL,
+}
 
 
-def make_strategy(name="default", tpu=None, num_cpu_devices=None):
+def make_strategy(name="default", tpu=None, num_cpu_devices=None,
+                  collective_communication="auto"):
   """Returns the strategy; the TPU/GPU paths run the same step code as the CPU one.
 
   Args:
@@ -12,9 +24,16 @@ def make_strategy(name="default", tpu=None, num_cpu_devices=None):
     tpu: TPU name or grpc address for `TPUClusterResolver` ('' or 'local' on a TPU VM).
     num_cpu_devices: on a CPU-only host, split the CPU into this many logical devices so
       that `mirrored` really runs several replicas (used by tests and for debugging).
+    collective_communication: `multi_worker` only: a key of COLLECTIVE_COMMUNICATIONS.
   """
   if name not in STRATEGIES:
     raise ValueError(f"--strategy must be one of {STRATEGIES}; got {name!r}.")
+  if collective_communication not in COLLECTIVE_COMMUNICATIONS:
+    raise ValueError(f"--collective_communication must be one of "
+                     f"{sorted(COLLECTIVE_COMMUNICATIONS)}; got {collective_communication!r}.")
+  if collective_communication != "auto" and name != "multi_worker":
+    raise ValueError(f"--collective_communication={collective_communication} is for "
+                     f"--strategy=multi_worker, not --strategy={name}.")
   if num_cpu_devices and num_cpu_devices > 1:
     split_cpu(num_cpu_devices)
   if name == "default":
@@ -24,7 +43,9 @@ def make_strategy(name="default", tpu=None, num_cpu_devices=None):
     devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
     return tf.distribute.MirroredStrategy(devices)
   if name == "multi_worker":
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MultiWorkerMirroredStrategy(
+        communication_options=tf.distribute.experimental.CommunicationOptions(
+            implementation=COLLECTIVE_COMMUNICATIONS[collective_communication]))
   resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
   tf.config.experimental_connect_to_cluster(resolver)
   tf.tpu.experimental.initialize_tpu_system(resolver)
@@ -44,3 +65,58 @@ def split_cpu(num_devices):
     raise RuntimeError(
         f"Cannot split the CPU into {num_devices} devices: TF is already initialised "
         "in this process. Split it before creating any tensor.") from e
+
+
+@dataclasses.dataclass(frozen=True)
+class Worker:
+  """This process's part in the run: the one owner of "am I the chief, where do I write".
+
+  TF's multi-worker pattern: every worker takes part in each checkpoint save (a save may
+  run collectives), but only the chief writes into model_dir (checkpoints, configs,
+  summaries, sample grids, TRAIN_DONE); the others save into a scratch directory of their
+  own that is emptied after each save and removed when training ends.
+  """
+  name: str  # The TF_CONFIG task, e.g. "worker:1", for messages.
+  is_chief: bool
+  num_workers: int
+
+  @property
+  def multi_worker(self):
+    return self.num_workers > 1
+
+  @contextlib.contextmanager
+  def scratch_dir(self):
+    """Yields a fresh local directory of this process's own (None on a single worker),
+    removed on exit."""
+    if not self.multi_worker:
+      yield None
+      return
+    path = tempfile.mkdtemp(prefix=f"compare_ssgan_{self.name.replace(':', '')}_")
+    try:
+      yield path
+    finally:
+      shutil.rmtree(path, ignore_errors=True)
+
+  def checkpoint_dir(self, model_dir, scratch_dir):
+    """Where this worker's checkpoint saves go."""
+    return model_dir if self.is_chief else f"{scratch_dir}/checkpoints"
+
+  def discard_own_checkpoint(self, checkpoint_dir):
+    """After a save: a non-chief's copy only took part in the collectives."""
+    if not self.is_chief:
+      tf.io.gfile.rmtree(checkpoint_dir)
+
+
+def this_worker(strategy):
+  """The Worker for `strategy`: one per MultiWorkerMirroredStrategy task (TF_CONFIG), the
+  chief being task `chief:0`, else `worker:0` (TF's rule); every other strategy runs in
+  one process, the chief."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if (not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None
+      or not resolver.cluster_spec().jobs):
+    return Worker(name="chief", is_chief=True, num_workers=1)
+  cluster = resolver.cluster_spec().as_dict()
+  task_type, task_id = resolver.task_type, resolver.task_id
+  chief = ("chief", 0) if "chief" in cluster else ("worker", 0)
+  return Worker(name=f"{task_type}:{task_id}", is_chief=(task_type, task_id) == chief,
+                num_workers=len(cluster.get("chief", [])) + len(cluster.get("worker", [])))

@@ -5,6 +5,8 @@ compare_gan's TPU loop in TF 2: `steps_per_loop` G steps per tf.function call (i
 averaged on device and read once per loop; checkpoints, summaries and NaN checks happen
 between loops, never inside the step.
 """
+import signal
+
 from absl import logging
 import gin
 import keras
@@ -17,6 +19,7 @@ from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
 from compare_ssgan.training import checkpoints
+from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import summaries
 
 MIXED_PRECISION_POLICIES = (None, "mixed_bfloat16", "mixed_float16")
@@ -24,6 +27,11 @@ MIXED_PRECISION_POLICIES = (None, "mixed_bfloat16", "mixed_float16")
 
 class NonFiniteLossError(FloatingPointError):
   pass
+
+
+class Preempted(KeyboardInterrupt):
+  """SIGTERM, raised as Ctrl-C is so that training checkpoints on the way out (main.py
+  exits with its status)."""
 
 
 @gin.configurable("Trainer", denylist=["model_dir", "strategy"])
@@ -67,6 +75,7 @@ class Trainer:
                        f"{strategy.num_replicas_in_sync} replicas.")
     self.model_dir = model_dir
     self.strategy = strategy
+    self.worker = strategy_lib.this_worker(strategy)
     self.batch_size = batch_size
     self.training_steps = training_steps
     self.steps_per_loop = steps_per_loop
@@ -94,6 +103,7 @@ class Trainer:
       self.trackers = {name: keras.metrics.Mean(name=name) for name in self.gan.metric_names}
     self.checkpoint = tf.train.Checkpoint(**run_dir.checkpoint_objects(self.gan, self.step))
     self.manager = None  # Made by `train()` once it knows which checkpoints are sound.
+    self._saved_step = None  # The step of the newest checkpoint saved or restored.
     self._train_loop = tf.function(self._loop)
     self._replica_step = tf.function(self._replica_step_fn, jit_compile=jit_compile)
 
@@ -123,46 +133,102 @@ class Trainer:
 
   def train(self):
     """Runs (or resumes) training to `training_steps`; returns the final scalars."""
-    run_dir.remove_stale_temporaries(self.model_dir)
-    self.manager = checkpoints.restore_or_initialize(self.checkpoint, self.model_dir,
-                                                     self.keep_checkpoint_max)
+    with self.worker.scratch_dir() as scratch_dir:
+      return self._train(scratch_dir)
+
+  def _train(self, scratch_dir):
+    chief = self.worker.is_chief
+    if chief:
+      run_dir.remove_stale_temporaries(self.model_dir)
+    self.manager = checkpoints.restore_or_initialize(
+        self.checkpoint, self.model_dir, self.keep_checkpoint_max,
+        save_dir=self.worker.checkpoint_dir(self.model_dir, scratch_dir))
     start = int(self.step.numpy())
+    # The same on every worker (a non-chief's manager holds no restored checkpoint), so
+    # that all take part in the same saves; a restored step 0 is saved again, harmlessly.
+    self._saved_step = start or -1
     if start >= self.training_steps:
       logging.info("Already trained to step %d.", start)
       self._finish(start)
       return {}
-    run_dir.write_atomically(run_dir.config_path(self.model_dir), gin.config_str())
+    if chief:
+      run_dir.write_atomically(run_dir.config_path(self.model_dir), gin.config_str())
     iterator = iter(self.train_dataset(start))
-    writer = tf.summary.create_file_writer(self.model_dir)
+    writer = tf.summary.create_file_writer(self.model_dir) if chief else None
     progress = summaries.Progress(start, self.training_steps)
     scalars = {}
     if start == 0:
-      checkpoints.save(self.manager, 0)
+      self._save(0)
+    sigterm_handler = signal.getsignal(signal.SIGTERM)
+    preemption = self._preemption_handler(scratch_dir)
     try:
       while start < self.training_steps:
         self.run_loop(iterator, self._steps_until_boundary(start))
-        if start == int(progress.start_step):
+        if chief and start == int(progress.start_step):
           # After the first trace every configurable in use has been called.
           run_dir.write_atomically(run_dir.operative_config_path(self.model_dir),
                                    gin.operative_config_str())
         start = int(self.step.numpy())
-        scalars = self._read_trackers()
+        scalars = self._read_trackers()  # On every worker: may all-reduce.
         _check_finite(scalars, start)
         scalars["steps_per_sec"] = progress.update(start, scalars)
-        self._write_summaries(writer, start, scalars)
+        if chief:
+          self._write_summaries(writer, start, scalars)
         if start % self.save_checkpoints_steps == 0 or start == self.training_steps:
-          checkpoints.save(self.manager, start)
+          self._save(start)
+        if preemption:
+          preemption.save_checkpoint_if_preempted()
     except KeyboardInterrupt as interrupt:
       # Ctrl-C or a preemption's SIGTERM (main.py turns it into KeyboardInterrupt):
       # a loop is atomic, so the weights match `step`; keep them unless they are NaN.
-      if scalars and int(self.step.numpy()) != self._latest_saved_step():
-        checkpoints.save(self.manager, int(self.step.numpy()))
+      # A worker of several cannot save alone (saves are collective): its SIGTERM goes
+      # through `preemption`, which has saved already.
+      if scalars and not self.worker.multi_worker:
+        self._save(int(self.step.numpy()))
       # For main.py's exit line (and any traceback): where a restart resumes.
-      interrupt.add_note(f"at step {self._latest_saved_step()}; checkpoint written to "
-                         f"{self.manager.latest_checkpoint}")
+      latest = run_dir.latest_checkpoint(self.model_dir)  # The chief's, on a cluster.
+      if latest:
+        interrupt.add_note(f"at step {run_dir.step_of(latest)}; checkpoint written to "
+                           f"{latest}")
       raise
+    finally:
+      if preemption:
+        signal.signal(signal.SIGTERM, sigterm_handler)
     self._finish(start)
     return scalars
+
+  def _preemption_handler(self, scratch_dir):
+    """TF's PreemptionCheckpointHandler on a multi-worker cluster, else None.
+
+    A SIGTERM to any worker makes every worker save at the same loop (one more loop on)
+    and then raise Preempted. The handler restores its manager's latest checkpoint when
+    made, but this trainer has restored already (the newest that restores), so the
+    handler gets a Checkpoint of its own on an empty directory: its count of calls, on
+    which the workers agree when to save, then starts at 0 on every worker, and the
+    run's checkpoints stay as they are. The saves are this trainer's.
+    (On a GCE CPU VM the handler does nothing, a TF limitation: SIGTERM then stops one
+    worker without a checkpoint; restart from the last periodic one.)
+    """
+    if not self.worker.multi_worker:
+      return None
+    own = tf.train.CheckpointManager(tf.train.Checkpoint(), f"{scratch_dir}/preemption",
+                                     max_to_keep=1)
+
+    def exit_preempted():
+      raise Preempted(f"{self.worker.name} or another worker received SIGTERM")
+
+    config = tf.distribute.experimental.TerminationConfig(
+        exit_fn=exit_preempted, save_fn=lambda: self._save(int(self.step.numpy())))
+    return tf.distribute.experimental.PreemptionCheckpointHandler(
+        self.strategy.cluster_resolver, own, termination_config=config)
+
+  def _save(self, step):
+    """Saves `step` unless saved already; every worker calls it at the same points."""
+    if step == self._saved_step:
+      return
+    checkpoints.save(self.manager, step)
+    self._saved_step = step
+    self.worker.discard_own_checkpoint(self.manager.directory)
 
   def _finish(self, step):
     """Writes the final sample grid, unless a run stopped after writing it, then TRAIN_DONE.
@@ -170,14 +236,12 @@ class Trainer:
     Also on a resume that finds training complete: a stop between the last checkpoint and
     the grid leaves the grid to that resume.
     """
+    if not self.worker.is_chief:
+      return
     path = run_dir.samples_path(self.model_dir, step)
     if not tf.io.gfile.exists(path):
       self.write_sample_grid(path)
     run_dir.mark_training_done(self.model_dir)
-
-  def _latest_saved_step(self):
-    latest = self.manager.latest_checkpoint
-    return run_dir.step_of(latest) if latest else -1
 
   def _steps_until_boundary(self, step):
     """Loops end on every checkpoint, summary and image-summary boundary."""

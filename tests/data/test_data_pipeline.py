@@ -62,16 +62,30 @@ def test_resume_equals_uninterrupted(ds12, start_batch):
   assert resumed == full[start_batch:]
 
 
-def test_shards_split_each_epoch(ds12):
-  shards = []
+@pytest.mark.parametrize("start_batch", [0, 3])
+def test_pipelines_split_each_global_batch_as_one_pipeline_does(ds12,
+                                                                start_batch):
+  # 2 pipelines (workers) x 2 replicas, per-replica batch 2: global batch 8,
+  # 12 examples, so global batches straddle epochs.
+  parts = []
   for pipeline_id in range(2):
     ctx = tf.distribute.InputContext(num_input_pipelines=2,
                                      input_pipeline_id=pipeline_id,
-                                     num_replicas_in_sync=2)
-    shards.append(sum(_stream(ds12, 2, input_context=ctx,
-                              per_replica_batch_size=3, seed=4), []))
-  assert not set(shards[0]) & set(shards[1])
-  assert sorted(shards[0] + shards[1]) == list(range(12))
+                                     num_replicas_in_sync=4)
+    parts.append(_stream(ds12, 8, input_context=ctx, per_replica_batch_size=2,
+                         seed=4, start_batch=2 * start_batch))
+  one_pipeline = _stream(ds12, 4, per_replica_batch_size=8, seed=4,
+                         start_batch=start_batch)
+  for step, global_batch in enumerate(one_pipeline):
+    assert global_batch == sum(
+        (part[2 * step] + part[2 * step + 1] for part in parts), []), step
+
+
+def test_pipeline_resume_must_start_a_global_batch(ds12):
+  ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=0,
+                                   num_replicas_in_sync=4)
+  with pytest.raises(ValueError, match="start_batch=3 .* global batches"):
+    ds12.train_input_fn(ctx, 2, seed=0, start_batch=3)
 
 
 def test_eval_is_a_fixed_permutation_and_finite(ds12):
