@@ -93,9 +93,8 @@ def load_reals(dataset, options):
   return ProbeReals(*train, *test)
 
 
-def block_features(discriminator, images, batch_size):
-  """{block name: float32 [N, C]} of D on images, in batches."""
-  compute = tf.function(discriminator.block_features)
+def _block_features(compute, images, batch_size):
+  """{block name: float32 [N, C]} of `compute` (D.block_features) on images, in batches."""
   batches = [compute(tf.constant(images[i:i + batch_size]))
              for i in range(0, len(images), batch_size)]
   return {name: np.concatenate([b[name].numpy() for b in batches])
@@ -117,8 +116,9 @@ def linear_probe_accuracy(train_features, train_labels, test_features, test_labe
 
 def probe_accuracies(discriminator, reals, options):
   """{"probe_top1_block<k>": accuracy} for every block of D."""
-  train = block_features(discriminator, reals.train_images, options.batch_size)
-  test = block_features(discriminator, reals.test_images, options.batch_size)
+  compute = tf.function(discriminator.block_features, reduce_retracing=True)
+  train = _block_features(compute, reals.train_images, options.batch_size)
+  test = _block_features(compute, reals.test_images, options.batch_size)
   values = {}
   for name in train:
     values[VALUE_PREFIX + name] = linear_probe_accuracy(
