@@ -136,7 +136,8 @@ class _Job:
         step, self.options, self.final_step)
     logging.info("Evaluating %s (step %d, %s%s).", prefix, step,
                  "EMA generator" if self.use_ema else "generator",
-                 "" if inception_due else ": no Inception metrics due")
+                 "" if inception_due or not self.tasks
+                 else ": no Inception metrics due")
     try:
       sampler = (self.sampler_factory(self.model_dir, prefix, self.use_ema)
                  if inception_due else None)
