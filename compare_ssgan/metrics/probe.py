@@ -34,10 +34,9 @@ class ProbeOptions:
   """The probe's protocol; bind as `probe.<field> = ...` in gin.
 
   Attributes:
-    num_train: labelled train-split reals the classifier is fitted on (the paper
-      uses the whole split, e.g. 50000 for CIFAR10).
-    num_test: labelled eval-split reals it is scored on (the paper: the test split,
-      10000 for CIFAR10).
+    num_train: labelled train-split reals the classifier is fitted on (the paper's
+      counts are not retrieved; CIFAR10's whole train split is 50000).
+    num_test: labelled eval-split reals it is scored on (CIFAR10's test split: 10000).
     C: inverse L2 regularisation strength of the logistic regression.
     max_iter: lbfgs iterations per fit.
     batch_size: images per D call.
