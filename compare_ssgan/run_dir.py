@@ -181,6 +181,11 @@ def generator_objects(gan, step, use_ema):
   return {STEP: step, GENERATOR: gan.generator}
 
 
+def discriminator_objects(gan, step):
+  """What the D probe restores (a subset of `checkpoint_objects`): the step and D."""
+  return {STEP: step, DISCRIMINATOR: gan.discriminator}
+
+
 def write_atomically(path, data):
   """Writes str or bytes to a temporary file, then renames it over `path` (any gfile path).
 

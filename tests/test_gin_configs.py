@@ -63,9 +63,10 @@ def test_configs_exist_for_every_paper_cell():
     assert f"ssgan_paper/cifar10_{cell}.gin" in names
   for cell in ("cr", "cntr", "bcr_cntr", "augment_both"):
     assert f"zhao2020_augment/biggan_cifar10_{cell}.gin" in names
-  for demo in ("uncond_gan", "cond_gan", "ssgan", "ssgan_sbn", "cr", "icr", "cntr",
-               "cntr_reals_only", "augment_both", "infogan", "simgan"):
+  for demo in ("uncond_gan", "cond_gan", "ssgan", "ssgan_sbn", "rot_only", "cr", "icr",
+               "cntr", "cntr_reals_only", "augment_both", "infogan", "simgan"):
     assert f"demo/{demo}.gin" in names
+  assert "ssgan_paper/cifar10_rot_only.gin" in names
   readme = open(os.path.join(ROOT, "gin_configs", "README.md")).read()
   assert [c for c in names if f"`{c}`" not in readme] == []
 
@@ -105,6 +106,20 @@ def test_config_trains_two_steps_at_reduced_width(config, tmp_path):
   assert all(math.isfinite(v) for v in scalars.values()), scalars
   for term in terms:
     assert EXPECTED_METRICS.get(term.selector, set()) <= set(scalars), (term, scalars)
+
+
+@pytest.mark.parametrize("config, ssgan", [
+    ("gin_configs/demo/rot_only.gin", "gin_configs/demo/ssgan.gin"),
+    ("gin_configs/ssgan_paper/cifar10_rot_only.gin",
+     "gin_configs/ssgan_paper/cifar10_ssgan.gin")])
+def test_rotation_only_is_its_ssgan_without_the_adversarial_loss(config, ssgan):
+  with open(os.path.join(ROOT, config)) as f:
+    lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+  assert lines == [f"include '{ssgan}'", "GAN.adversarial_weight = 0.0",
+                   'evaluation.metrics = ["probe"]']
+  main.parse_gin([config], [])
+  assert gin.query_parameter("GAN.adversarial_weight") == 0.0
+  assert gin.query_parameter("GAN.auxiliary_terms")[0].selector == "rotation"
 
 
 def _bound(name):

@@ -106,8 +106,9 @@ class BaseGenerator(ops.BuildsOnFirstCall, keras.Model):
 
 @gin.configurable("D", allowlist=["batch_norm", "spectral_norm", "patch_output"])
 class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
-  """Base discriminator; subclasses implement `_feature_map(x, training)` (the
-  last [N, h, w, c] map) and `_pool(feature_map, training)` (map -> h).
+  """Base discriminator; subclasses implement `_block_maps(x, training)` (the
+  [N, h, w, c] map after each block, in forward order; the last one is the
+  final feature map) and `_pool(feature_map, training)` (final map -> h).
 
   The head is shared: logit = final_fc(h) (+ <embedding_fc(y), h> with
   projection), where h is D's final pre-logit feature vector. Extra heads
@@ -127,6 +128,8 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
       still the pooled h (dcgan's fc then trains only through terms using h).
       Needed by the SimGAN loss (a cosine needs vectors).
   """
+
+  pool_is_a_block = False  # See block_features.
 
   def __init__(self, image_shape, num_classes=0, project_y=False,
                spectral_norm=False, batch_norm="none", patch_output=False,
@@ -165,11 +168,17 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
           self.feature_dim, use_bias=False, use_sn=self.spectral_norm,
           kernel_initializer=embedding_initializer, name="embedding_fc")
 
-  def call(self, x, y=None, training=False):
+  def _check_images(self, x):
     if tuple(x.shape[1:]) != self.image_shape:
       raise ValueError(f"{self.name} expects images of shape "
                        f"[N, {', '.join(map(str, self.image_shape))}], got "
                        f"{x.shape}.")
+
+  def _feature_map(self, x, training):
+    return self._block_maps(x, training)[-1]
+
+  def call(self, x, y=None, training=False):
+    self._check_images(x)
     y = (_one_hot(y, self.num_classes, self.compute_dtype, self.name)
          if self.project_y else None)
     feature_map = self._feature_map(tf.cast(x, self.compute_dtype), training)
@@ -187,3 +196,24 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
     """Creates all variables with one inference-mode call on a dummy batch."""
     y = tf.zeros([1], tf.int32) if self.num_classes else None
     self(tf.zeros((1,) + self.image_shape), y, training=False)
+
+  def block_features(self, x):
+    """{"block1": ..., "blockK": ...}: D's features after each block, in forward
+    order, in inference mode (training=False), float32 [N, C].
+
+    Block k < K is its map averaged over H and W; blockK is h itself, exactly
+    the features `D(x)` returns (for dcgan and sndcgan not a spatial average:
+    an fc output and the flattened map). With `pool_is_a_block` (dcgan: its
+    `_pool` is an fc layer) the last map is a block of its own before h.
+    Labels play no part (they only enter the logit). This is the input of the
+    representation probe (metrics/probe.py; Chen et al. 2019, section 4.4).
+    Spectrally normalised kernels run their power iteration, as in any call.
+    """
+    self._check_images(x)
+    maps = self._block_maps(tf.cast(x, self.compute_dtype), training=False)
+    h = self._pool(maps[-1], training=False)
+    if not self.pool_is_a_block:
+      maps = maps[:-1]  # h is the last map, pooled.
+    pooled = [tf.reduce_mean(m, axis=[1, 2]) for m in maps] + [h]
+    return {f"block{k + 1}": tf.cast(f, tf.float32)
+            for k, f in enumerate(pooled)}

@@ -45,6 +45,8 @@ class Generator(base.BaseGenerator):
 class Discriminator(base.BaseDiscriminator):
   """conv4x4/2 ch -> conv4x4/2 2ch -> fc 16ch (= h) -> logit; lrelu(0.2)."""
 
+  pool_is_a_block = True  # h comes from the fc layer, not from pooling conv2.
+
   def __init__(self, image_shape, num_classes=0, ch=32, project_y=False,
                **kwargs):
     validate.integer("dcgan.Discriminator.ch", ch, minimum=1)
@@ -59,9 +61,10 @@ class Discriminator(base.BaseDiscriminator):
     self.bn3 = self.norm(16 * ch, "bn3")
     self.build_head(16 * ch)
 
-  def _feature_map(self, x, training):
-    h = tf.nn.leaky_relu(self.conv1(x), alpha=0.2)
-    return tf.nn.leaky_relu(self.bn2(self.conv2(h), training=training), alpha=0.2)
+  def _block_maps(self, x, training):
+    h1 = tf.nn.leaky_relu(self.conv1(x), alpha=0.2)
+    h2 = tf.nn.leaky_relu(self.bn2(self.conv2(h1), training=training), alpha=0.2)
+    return [h1, h2]
 
   def _pool(self, feature_map, training):
     h = self.fc(tf.reshape(feature_map, [-1, self.flat_dim]))

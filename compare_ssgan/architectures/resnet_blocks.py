@@ -192,12 +192,16 @@ class ResNetDiscriminator(base.BaseDiscriminator):
     self.sum_pool = sum_pool
     self.attention = {}
 
-  def _feature_map(self, x, training):
+  def _block_maps(self, x, training):
+    """Each block's output (after its attention, if any); ReLU on the last."""
+    maps = []
     for block in self.blocks:
       x = block(x, training=training)
       if block.name in self.attention:
         x = self.attention[block.name](x)
-    return tf.nn.relu(x)
+      maps.append(x)
+    maps[-1] = tf.nn.relu(maps[-1])
+    return maps
 
   def _pool(self, feature_map, training):
     del training

@@ -67,12 +67,14 @@ class Discriminator(base.BaseDiscriminator):
     ops.checkpoint_as_attributes(self, self.convs)
     self.build_head(s_h * s_w * 8 * ch)
 
-  def _feature_map(self, x, training):
+  def _block_maps(self, x, training):
     del training
     h = x * 2.0 - 1.0
+    maps = []
     for conv in self.convs:
       h = tf.nn.leaky_relu(conv(h), alpha=0.1)
-    return h
+      maps.append(h)
+    return maps
 
   def _pool(self, feature_map, training):
     del training

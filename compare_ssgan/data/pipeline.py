@@ -208,14 +208,25 @@ class Dataset:
     """
     num_examples = (self.eval_num_examples if num_examples is None
                     else num_examples)
-    in_memory = isinstance(self.eval_examples, InMemory)
-    examples = self.eval_examples if in_memory else self.eval_examples()
+    return self._fixed_reals(self.eval_examples, f"eval split {self.eval_split}",
+                             num_examples, batch_size)
+
+  def train_reals(self, num_examples, batch_size=64):
+    """`num_examples` labelled train-split reals, chosen and ordered as
+    `eval_dataset` chooses the eval reals (same permutation, no random
+    crops): the same examples on every call, e.g. for the D probe."""
+    return self._fixed_reals(self.train_examples, "train split", num_examples,
+                             batch_size)
+
+  def _fixed_reals(self, source, split, num_examples, batch_size):
+    """The first `num_examples` of `source` in its fixed order, eval-transformed."""
+    in_memory = isinstance(source, InMemory)
+    examples = source if in_memory else source()
     available = (len(examples) if in_memory else
                  tf.get_static_value(examples.cardinality()))
     if available is not None and 0 <= available < num_examples:
-      logging.warning("Dataset %s: eval split %s has only %d examples, fewer "
-                      "than the %d requested.", self.name, self.eval_split,
-                      available, num_examples)
+      logging.warning("Dataset %s: %s has only %d examples, fewer than the %d "
+                      "requested.", self.name, split, available, num_examples)
     if in_memory:
       ds = _permuted(examples, EVAL_PERMUTATION_SEED, 0,
                      min(num_examples, available)).map(

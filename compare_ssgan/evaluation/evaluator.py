@@ -1,4 +1,5 @@
-"""Scores one generator against cached real statistics (compare_gan protocol).
+"""Scores one generator against cached real statistics (compare_gan protocol), and
+D with the representation probe (metrics/probe.py).
 
 N fakes per repeat from `sampler.sample(N, seed, batch_size)`, the same seeds
 for every checkpoint (seed, seed + 1, ... per repeat), compared with the same
@@ -17,8 +18,12 @@ import numpy as np
 
 from compare_ssgan import validate
 from compare_ssgan.evaluation import results
+from compare_ssgan.metrics import probe as probe_lib
 from compare_ssgan.metrics import statistics
 from compare_ssgan.metrics import tasks as tasks_lib
+
+# What `evaluation.metrics` accepts: the Inception metrics and the D probe.
+METRICS = tasks_lib.NAMES + (probe_lib.NAME,)
 
 
 @gin.configurable("evaluation")
@@ -33,7 +38,14 @@ class EvalOptions:
     use_ema: evaluate the EMA generator (True) or the raw one (False); None:
       the EMA one exactly when the run has one (its `GAN.g_use_ema`), as
       compare_gan does.
-    metrics: subset of tasks.NAMES (IS needs TF's GraphDef weights).
+    metrics: subset of METRICS: the Inception metrics tasks.NAMES (IS needs
+      TF's GraphDef weights) and "probe" (D's representation probe; needs a
+      labelled dataset; its protocol is `probe.*`). Default: the Inception
+      ones.
+    inception_metrics_every_steps: compute the Inception metrics only at
+      checkpoints whose step is a multiple of this, and at the run's final
+      step (`Trainer.training_steps`); None: at every checkpoint. The probe
+      runs at every checkpoint (it costs seconds, a FID minutes on a CPU).
     seed: seed of the first repeat.
     sample_batch_size: generator batch size (compare_gan: 64).
     inception_score_splits: 1 = compare_gan (all at once); 10 = original IS.
@@ -51,6 +63,7 @@ class EvalOptions:
   repeats: int = 1
   use_ema: Optional[bool] = None
   metrics: Tuple[str, ...] = tasks_lib.NAMES
+  inception_metrics_every_steps: Optional[int] = None
   seed: int = 42
   sample_batch_size: int = 64
   inception_score_splits: int = 1
@@ -63,7 +76,13 @@ class EvalOptions:
   real_stats_dir: Optional[str] = None
 
   def __post_init__(self):
-    tasks_lib.check_names(self.metrics)
+    unknown = sorted(set(self.metrics) - set(METRICS))
+    if unknown:
+      raise ValueError(f"Unknown metrics {unknown} in evaluation.metrics="
+                       f"{tuple(self.metrics)}; known: {METRICS}.")
+    if self.inception_metrics_every_steps is not None:
+      validate.integer("evaluation.inception_metrics_every_steps",
+                       self.inception_metrics_every_steps, minimum=1)
     if not (self.use_ema is None or isinstance(self.use_ema, bool)):
       raise ValueError(f"evaluation.use_ema must be None (the run's "
                        f"GAN.g_use_ema), True or False; got {self.use_ema!r}.")
@@ -89,10 +108,10 @@ class EvalOptions:
 
 
 def metric_tasks(options, has_logits):
-  """The requested metrics this extractor can compute, as tasks."""
+  """The requested Inception metrics this extractor can compute, as tasks."""
   return tasks_lib.available(
       tasks_lib.make_tasks(
-          options.metrics,
+          [name for name in options.metrics if name in tasks_lib.NAMES],
           inception_score_splits=options.inception_score_splits,
           kid_block_size=options.kid_block_size), has_logits)
 
@@ -139,6 +158,27 @@ def evaluate_generator(step, checkpoint, sampler, extractor, real, tasks,
                          options, use_ema, options.seed, None, None,
                          checkpoint))
   return rows
+
+
+def inception_metrics_due(step, options, final_step):
+  """Whether the Inception metrics are computed at this checkpoint."""
+  every = options.inception_metrics_every_steps
+  return every is None or step % every == 0 or step == final_step
+
+
+def evaluate_discriminator(step, checkpoint, discriminator, reals, probe_options,
+                           options, use_ema):
+  """The probe's rows, one per D block, in the Inception metrics' row set.
+
+  They carry that set's key (n = evaluation.num_samples, the first seed), not the
+  probe's own counts (`probe.num_train` / `num_test`), so that one checkpoint's
+  evaluation stays one set of rows.
+  """
+  start = time.time()
+  values = probe_lib.probe_accuracies(discriminator, reals, probe_options)
+  elapsed = time.time() - start
+  return [_row(step, name, value, options, use_ema, options.seed, None, elapsed,
+               checkpoint) for name, value in values.items()]
 
 
 def _row(step, metric, value, options, use_ema, seed, repeat, elapsed,

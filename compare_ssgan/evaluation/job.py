@@ -1,5 +1,9 @@
 """Evaluates one checkpoint (`eval`) or every new one (`continuous_eval`).
 
+Each checkpoint gets the requested Inception metrics of its generator (only at
+the steps `evaluation.inception_metrics_every_steps` selects) and, with "probe"
+in `evaluation.metrics`, the representation probe of its D: one set of rows.
+
 Run them with `python -m compare_ssgan.main --mode=eval|continuous_eval`, which
 parses the run's config.gin first. They may run on another machine than the
 trainer (model_dir can be any tf.io.gfile path), and both add their rows to
@@ -25,6 +29,7 @@ from compare_ssgan import run_dir
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import extractor as extractor_lib
+from compare_ssgan.metrics import probe as probe_lib
 from compare_ssgan.metrics import real_stats
 from compare_ssgan.metrics import tasks as tasks_lib
 from compare_ssgan.training import checkpoints
@@ -34,6 +39,19 @@ def default_sampler_factory(model_dir, checkpoint_path, use_ema):
   """The trainer's `load_sampler` (imported late: it pulls in the models)."""
   from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
   return restore.load_sampler(model_dir, checkpoint_path, use_ema=use_ema)
+
+
+def load_discriminator(model_dir, checkpoint_path):
+  """The trainer's D at a checkpoint (imported late: it pulls in the models)."""
+  from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
+  discriminator, _ = restore.load_discriminator(model_dir, checkpoint_path)
+  return discriminator
+
+
+def run_training_steps():
+  """The run's final step (`Trainer.training_steps`), from the parsed config."""
+  from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
+  return restore.run_training_steps()
 
 
 def run_uses_ema():
@@ -49,7 +67,8 @@ def default_dataset():
 
 
 class _Job:
-  """Shared set-up of both modes; real statistics are computed on first use."""
+  """Shared set-up of both modes; real statistics and the probe's reals are
+  loaded on first use, once."""
 
   def __init__(self, model_dir, options, sampler_factory, extractor, dataset):
     self.model_dir = model_dir
@@ -66,18 +85,34 @@ class _Job:
         run_dir.results_path(model_dir, self.options.results_format),
         self.options.results_format)
     self.failures = results.FailureLog(run_dir.eval_failures_path(model_dir))
+    self.final_step = (None if self.options.inception_metrics_every_steps is None
+                       else run_training_steps())
+    self.probe_options = None
+    if probe_lib.NAME in self.options.metrics:
+      self.probe_options = probe_lib.ProbeOptions()
+      probe_lib.check_labelled(self.dataset())  # Now, not at the first checkpoint.
     self._real = None
+    self._probe_reals = None
     self._writer = None
+
+  def dataset(self):
+    if self._dataset is None:
+      self._dataset = default_dataset()
+    return self._dataset
 
   def real(self):
     if self._real is None:
-      dataset = self._dataset or default_dataset()
       self._real = real_stats.real_statistics(
-          dataset, self.extractor, self.options.num_samples,
+          self.dataset(), self.extractor, self.options.num_samples,
           batch_size=self.options.sample_batch_size,
           stats_dir=self.options.real_stats_dir,
           keep_features=tasks_lib.keeps_features(self.tasks))
     return self._real
+
+  def probe_reals(self):
+    if self._probe_reals is None:
+      self._probe_reals = probe_lib.load_reals(self.dataset(), self.probe_options)
+    return self._probe_reals
 
   def key(self, step):
     """The RowSetKey of this job's rows for a step."""
@@ -91,15 +126,23 @@ class _Job:
             set(self.failures.reasons(self.use_ema)))
 
   def evaluate(self, step, prefix):
-    """Rows for one checkpoint, or None if it vanished before it was read.
+    """Rows for one checkpoint (none if no metric is due at its step), or None if
+    it vanished before it was read.
 
     Raises:
       checkpoints.CheckpointError: it cannot be restored; recorded as failed.
     """
-    logging.info("Evaluating %s (step %d, %s).", prefix, step,
-                 "EMA generator" if self.use_ema else "generator")
+    inception_due = bool(self.tasks) and evaluator.inception_metrics_due(
+        step, self.options, self.final_step)
+    logging.info("Evaluating %s (step %d, %s%s).", prefix, step,
+                 "EMA generator" if self.use_ema else "generator",
+                 "" if inception_due or not self.tasks
+                 else ": no Inception metrics due")
     try:
-      sampler = self.sampler_factory(self.model_dir, prefix, self.use_ema)
+      sampler = (self.sampler_factory(self.model_dir, prefix, self.use_ema)
+                 if inception_due else None)
+      discriminator = (load_discriminator(self.model_dir, prefix)
+                       if self.probe_options else None)
     except Exception as e:  # pylint: disable=broad-except
       if not run_dir.checkpoint_exists(prefix):
         logging.warning("Checkpoint %s was deleted (trainer retention?) before "
@@ -111,15 +154,25 @@ class _Job:
                         "--mode=eval --rescore retries it): %s", prefix,
                         self.failures.path, e)
       raise
-    return evaluator.evaluate_generator(step, prefix, sampler, self.extractor,
-                                        self.real(), self.tasks, self.options,
-                                        self.use_ema)
+    rows = []
+    if sampler is not None:
+      rows += evaluator.evaluate_generator(step, prefix, sampler, self.extractor,
+                                           self.real(), self.tasks, self.options,
+                                           self.use_ema)
+    if discriminator is not None:
+      rows += evaluator.evaluate_discriminator(
+          step, prefix, discriminator, self.probe_reals(), self.probe_options,
+          self.options, self.use_ema)
+    return rows
 
   def record(self, rows, replace=False):
     """TensorBoard scalars, then the results file (which marks it done).
 
     `replace`: the rows replace this protocol's rows of their checkpoint.
+    No rows (no metric due) record nothing.
     """
+    if not rows:
+      return
     if self._writer is None:
       self._writer = tf.summary.create_file_writer(
           run_dir.eval_summary_dir(self.model_dir, self.use_ema))
@@ -163,7 +216,7 @@ def run_continuous_eval(model_dir, options=None, sampler_factory=None,
         rows = job.evaluate(step, prefix)
       except checkpoints.CheckpointError:
         rows = None  # Recorded and logged; go on with the later ones.
-      if rows is not None:
+      if rows:
         job.record(rows)
         evaluated.append(step)
       done.add(step)

@@ -38,6 +38,9 @@ class GAN(tf.Module):
     conditional: Cond-GAN (labels to G and a projection D); needs a labelled dataset.
     z_dim: latent size (compare_gan's `options.z_dim`).
     loss_fn / penalty_fn / penalty_weight: see losses.py / penalties.py.
+    adversarial_weight: weight of loss_fn's terms in D's and G's losses; 0 trains D by
+      its auxiliary terms alone (SS-GAN's rotation-only ablation). Not the penalty's.
+      At 0 the losses still reach the logits, so every variable gets a (zero) gradient.
     auxiliary_terms: `AuxiliaryTerm`s added to D's and G's losses (SS-GAN, CR, ...).
     disc_iters: D steps per G step, each on a fresh real batch and fresh z.
     g_lr / d_lr: Adam learning rates (d_lr None means g_lr, as compare_gan).
@@ -48,7 +51,7 @@ class GAN(tf.Module):
   """
 
   def __init__(self, image_shape, num_classes, architecture="resnet_cifar",
-               conditional=False, z_dim=128, loss_fn=losses.hinge,
+               conditional=False, z_dim=128, loss_fn=losses.hinge, adversarial_weight=1.0,
                penalty_fn=penalties.no_penalty, penalty_weight=1.0, auxiliary_terms=(),
                disc_iters=1, g_lr=2e-4, d_lr=None, g_optimizer_fn=ADAM,
                d_optimizer_fn=None, g_use_ema=False, fit_label_distribution=False,
@@ -56,6 +59,7 @@ class GAN(tf.Module):
     super().__init__(name="gan")
     validate.boolean("GAN.conditional", conditional)
     validate.integer("GAN.z_dim", z_dim, minimum=1)
+    validate.number("GAN.adversarial_weight", adversarial_weight, minimum=0)
     validate.number("GAN.penalty_weight", penalty_weight, minimum=0)
     validate.integer("GAN.disc_iters", disc_iters, minimum=1)
     validate.number("GAN.g_lr", g_lr, minimum=0, min_inclusive=False)
@@ -73,6 +77,7 @@ class GAN(tf.Module):
     self.conditional = conditional
     self.z_dim = z_dim
     self.loss_fn = loss_fn
+    self.adversarial_weight = adversarial_weight
     self.penalty_fn = penalty_fn
     self.penalty_weight = penalty_weight
     self.terms = list(auxiliary_terms)
@@ -190,7 +195,8 @@ class GAN(tf.Module):
                                 ctx.fake_images, ctx.real_labels,
                                 randomness.fold_in(seed, "penalty"))
       terms_loss, metrics = base.terms_loss(ctx, outputs, "discriminator")
-      loss = (adversarial.d_loss + self.penalty_weight * penalty + terms_loss +
+      loss = (self.adversarial_weight * adversarial.d_loss +
+              self.penalty_weight * penalty + terms_loss +
               self._orthogonal_regularization(self.discriminator.trainable_variables,
                                               self.d_orthogonal_weight))
       metrics.update({"d_loss": loss, "d_loss_real": adversarial.d_real,
@@ -211,7 +217,7 @@ class GAN(tf.Module):
       terms_loss, metrics = base.terms_loss(ctx, outputs, "generator")
       adversarial = losses.adversarial_loss(self.loss_fn, real_logits, outputs["fake"].logits,
                                             ctx.real_labels, ctx.fake_labels)
-      loss = (adversarial.g_loss + terms_loss +
+      loss = (self.adversarial_weight * adversarial.g_loss + terms_loss +
               self._orthogonal_regularization(self.generator.trainable_variables,
                                               self.g_orthogonal_weight))
       metrics["g_loss"] = loss

@@ -1,4 +1,5 @@
-"""Rebuilds a trained generator from a model_dir, for evaluator workers and sampling."""
+"""Rebuilds a trained generator (evaluator workers, sampling) or D (the probe) from a
+model_dir."""
 import inspect
 import time
 
@@ -13,6 +14,7 @@ from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
 from compare_ssgan.training import checkpoints
+from compare_ssgan.training import trainer as trainer_lib
 
 
 class Sampler:
@@ -76,6 +78,40 @@ def run_uses_ema():
   return gin.get_bindings(gan_lib.GAN).get("g_use_ema", default)
 
 
+def run_training_steps():
+  """`Trainer.training_steps` of the parsed gin config: the run's final step."""
+  default = inspect.signature(trainer_lib.Trainer).parameters["training_steps"].default
+  return gin.get_bindings(trainer_lib.Trainer).get("training_steps", default)
+
+
+def _checkpoint_path(model_dir, checkpoint_path):
+  checkpoint_path = checkpoint_path or run_dir.latest_checkpoint(model_dir)
+  if checkpoint_path is None:
+    raise FileNotFoundError(f"No checkpoint in {model_dir!r}.")
+  return checkpoint_path
+
+
+def _build_gan():
+  dataset = datasets.get_dataset()
+  return gan_lib.GAN(image_shape=dataset.image_shape, num_classes=dataset.num_classes)
+
+
+def load_discriminator(model_dir, checkpoint_path=None):
+  """Builds the gin-configured GAN and restores D from a checkpoint (the latest by default).
+
+  The run's config must be parsed first (`parse_run_config`).
+
+  Returns:
+    (discriminator, step).
+  """
+  checkpoint_path = _checkpoint_path(model_dir, checkpoint_path)
+  gan = _build_gan()
+  step = tf.Variable(0, dtype=tf.int64)
+  checkpoint = tf.train.Checkpoint(**run_dir.discriminator_objects(gan, step))
+  checkpoints.restore(checkpoint, checkpoint_path, partial=True)
+  return gan.discriminator, int(step.numpy())
+
+
 def load_sampler(model_dir, checkpoint_path=None, use_ema=None):
   """Builds the gin-configured GAN and restores G (or its EMA) from a checkpoint.
 
@@ -83,13 +119,10 @@ def load_sampler(model_dir, checkpoint_path=None, use_ema=None):
   `checkpoint_path` defaults to the latest checkpoint in model_dir; `use_ema` to the
   run's own `GAN.g_use_ema`.
   """
-  checkpoint_path = checkpoint_path or run_dir.latest_checkpoint(model_dir)
-  if checkpoint_path is None:
-    raise FileNotFoundError(f"No checkpoint in {model_dir!r}.")
+  checkpoint_path = _checkpoint_path(model_dir, checkpoint_path)
   if use_ema is None:
     use_ema = run_uses_ema()
-  dataset = datasets.get_dataset()
-  gan = gan_lib.GAN(image_shape=dataset.image_shape, num_classes=dataset.num_classes)
+  gan = _build_gan()
   if use_ema and gan.ema_generator is None:
     raise ValueError(f"use_ema=True but the run in {model_dir!r} has no EMA generator "
                      "(GAN.g_use_ema was False).")

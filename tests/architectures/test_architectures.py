@@ -136,6 +136,32 @@ def test_registry_names_and_built_networks():
     gin.parse_config('make_generator.architecture = "dcgan"')
 
 
+# Per architecture at _SMALL widths: an input shape and each block's feature size.
+_BLOCK_SIZES = {
+    "dcgan": ((32, 32, 1), [4, 8, 64]),  # conv1, conv2, fc (h).
+    "sndcgan": ((32, 32, 3), [4, 8, 8, 16, 16, 32, 4 * 4 * 32]),  # h: flat map.
+    "resnet_cifar": ((32, 32, 3), [8] * 4),
+    "resnet_stl": ((48, 48, 3), [4, 8, 16, 32, 64]),
+    "resnet_biggan": ((32, 32, 3), [16] * 4),
+}
+
+
+@pytest.mark.parametrize("arch", sorted(registry.ARCHITECTURES))
+def test_block_features_end_with_the_features_d_returns(arch):
+  gin.parse_config(_SMALL + "D.batch_norm = 'batch_norm'")
+  shape, sizes = _BLOCK_SIZES[arch]
+  d = registry.make_discriminator(arch, shape, num_classes=10)
+  x = tf.random.uniform((_N,) + shape)
+  features = d.block_features(x)
+  assert list(features) == [f"block{k + 1}" for k in range(len(sizes))]
+  assert [f.shape for f in features.values()] == [(_N, c) for c in sizes]
+  assert all(f.dtype == tf.float32 for f in features.values())
+  # Inference mode: batch norm uses its moving statistics, as D(x) does.
+  np.testing.assert_allclose(features[f"block{len(sizes)}"],
+                             d(x, tf.constant([1, 2]), training=False)[1],
+                             rtol=1e-5, atol=1e-6)
+
+
 def test_unconditional_models_ignore_labels():
   g = registry.make_generator("dcgan", (32, 32, 1))  # No SN: deterministic.
   d = registry.make_discriminator("dcgan", (32, 32, 1))

@@ -17,6 +17,7 @@ from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import scores
 from compare_ssgan.training import checkpoints
 from compare_ssgan.training import restore
+from tests import tiny_configs
 from tests.training import helpers
 
 N = 24
@@ -41,6 +42,7 @@ class FakeExtractor:
 class ToyDataset:
   name = "toy"
   eval_split = "test"
+  num_classes = 0
 
   def __init__(self, data_dir):
     self.data_dir = data_dir
@@ -275,6 +277,34 @@ def test_default_scores_the_ema_generator_when_the_run_has_one(tmp_path):
                  **kwargs)
 
 
+def test_probe_rows_at_every_checkpoint_inception_ones_every_k_steps(tmp_path):
+  model_dir = str(tmp_path / "run")
+  trainer = helpers.make_trainer(
+      model_dir, tiny_configs.tiny_networks() + "Trainer.training_steps = 4\n"
+      "probe.num_train = 40\nprobe.num_test = 20\nprobe.batch_size = 16\n")
+  trainer.train()  # Checkpoints at steps 0, 2 and 4 (the final one).
+  options = _options(metrics=("fid", "probe"), inception_metrics_every_steps=3,
+                     real_stats_dir=str(tmp_path / "stats"))
+  assert job.run_continuous_eval(model_dir, options=options,
+                                 extractor=FakeExtractor()) == [0, 2, 4]
+  rows = _rows(model_dir)
+  probe_names = ["probe_top1_block1", "probe_top1_block2", "probe_top1_block3"]
+  assert [(r["step"], r["metric"]) for r in rows] == [
+      (step, name) for step in (0, 2, 4)
+      for name in (probe_names if step == 2 else ["fid"] + probe_names)]
+  assert all(0.0 <= r["value"] <= 1.0 for r in rows if r["metric"] in probe_names)
+  for step in (0, 2, 4):  # One set of rows per checkpoint.
+    assert len({results.row_set_key(r) for r in rows if r["step"] == step}) == 1
+  discriminator, step = restore.load_discriminator(model_dir)
+  assert step == 4
+  for a, b in zip(helpers.weights(discriminator),
+                  helpers.weights(trainer.gan.discriminator)):
+    np.testing.assert_array_equal(a, b)
+  with pytest.raises(ValueError, match="'toy' has no labels"):
+    job.run_eval(model_dir, options=_options(metrics=("probe",)),
+                 dataset=ToyDataset(str(tmp_path / "data")))
+
+
 def test_run_eval_scores_one_checkpoint_into_the_results_file(tmp_path,
                                                               capsys):
   model_dir = str(tmp_path / "run")
@@ -424,6 +454,11 @@ def test_options_are_gin_configurable_and_validated():
       3000, 3, ("fid",))
   with pytest.raises(ValueError, match="Unknown metrics"):
     evaluator.EvalOptions(metrics=("fid", "precision"))
+  assert evaluator.EvalOptions(metrics=("probe",)).metrics == ("probe",)
+  for bad in (0, 2.0):
+    with pytest.raises((ValueError, TypeError),
+                       match="evaluation.inception_metrics_every_steps"):
+      evaluator.EvalOptions(inception_metrics_every_steps=bad)
   assert evaluator.EvalOptions().use_ema is None  # The run's GAN.g_use_ema.
   for bad in ("yes", 1):
     with pytest.raises(ValueError, match=f"evaluation.use_ema .* got {bad!r}"):

@@ -109,9 +109,10 @@ def test_rotated_batch_size_is_checked():
     term_testing.run_d_step(term_testing.make_context(_images(2), _images(2), terms=[term]))
 
 
-def _tiny_gan(terms):
+def _tiny_gan(terms, **kwargs):
   gin.parse_config(tiny_configs.tiny_networks() + "D.spectral_norm = True")
-  return gan_lib.GAN((8, 8, 1), 0, architecture="dcgan", z_dim=8, auxiliary_terms=terms)
+  return gan_lib.GAN((8, 8, 1), 0, architecture="dcgan", z_dim=8, auxiliary_terms=terms,
+                     **kwargs)
 
 
 def test_g_step_updates_g_only_and_d_step_trains_the_head():
@@ -134,3 +135,25 @@ def test_g_step_updates_g_only_and_d_step_trains_the_head():
                                                     gan.generator.trainable_variables))
   gan.discriminator_step(images, None, tf.constant([1, 3]))
   assert all(np.any(b != v.numpy()) for b, v in zip(d_before[-2:], term.trainable_variables))
+
+
+def test_rotation_only_trains_d_by_the_rotation_loss_alone():
+  term = rotation.rotation(rotated_batch_size=8)
+  gan = _tiny_gan([term], adversarial_weight=0.0)
+  final_fc = [v.numpy().copy() for v in gan.discriminator.final_fc.trainable_variables]
+  d_before = [v.numpy().copy() for v in gan.discriminator.trainable_variables]
+  images = tf.constant(_images(8, size=8))
+  metrics = gan.discriminator_step(images, None, tf.constant([1, 3]))
+  # The adversarial loss is computed (and reported) but contributes nothing.
+  assert metrics["d_loss_real"].numpy() + metrics["d_loss_fake"].numpy() > 0
+  assert metrics["d_loss"].numpy() == pytest.approx(metrics["rotation_real_loss"].numpy(),
+                                                    rel=1e-6)
+  for before, var in zip(final_fc, gan.discriminator.final_fc.trainable_variables):
+    np.testing.assert_array_equal(before, var.numpy())  # Only the logit trains by it.
+  assert any(np.any(b != v.numpy()) for b, v in zip(d_before,
+                                                    gan.discriminator.trainable_variables))
+  metrics = gan.generator_step(images, None, tf.constant([1, 2]))
+  assert metrics["g_loss"].numpy() == pytest.approx(
+      0.2 * metrics["rotation_fake_loss"].numpy(), rel=1e-6)
+  with pytest.raises(ValueError, match="GAN.adversarial_weight"):
+    _tiny_gan([], adversarial_weight=-1.0)
