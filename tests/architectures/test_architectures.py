@@ -143,6 +143,7 @@ _BLOCK_SIZES = {
     "resnet_cifar": ((32, 32, 3), [8] * 4),
     "resnet_stl": ((48, 48, 3), [4, 8, 16, 32, 64]),
     "resnet_biggan": ((32, 32, 3), [16] * 4),
+    "sngan_cifar": ((32, 32, 3), [8] * 4),
 }
 
 
