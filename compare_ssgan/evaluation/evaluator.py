@@ -43,9 +43,10 @@ class EvalOptions:
       labelled dataset; its protocol is `probe.*`). Default: the Inception
       ones.
     inception_metrics_every_steps: compute the Inception metrics only at
-      checkpoints whose step is a multiple of this, and at the run's final
-      step (`Trainer.training_steps`); None: at every checkpoint. The probe
-      runs at every checkpoint (it costs seconds, a FID minutes on a CPU).
+      checkpoints whose step is a positive multiple of this, and at the run's
+      final step (`Trainer.training_steps`); None: at every checkpoint, step 0
+      too. The probe runs at every checkpoint (it costs seconds, a FID minutes
+      on a CPU).
     seed: seed of the first repeat.
     sample_batch_size: generator batch size (compare_gan: 64).
     inception_score_splits: 1 = compare_gan (all at once); 10 = original IS.
@@ -163,7 +164,8 @@ def evaluate_generator(step, checkpoint, sampler, extractor, real, tasks,
 def inception_metrics_due(step, options, final_step):
   """Whether the Inception metrics are computed at this checkpoint."""
   every = options.inception_metrics_every_steps
-  return every is None or step % every == 0 or step == final_step
+  # Not at step 0: the untrained G's FID says nothing a study pays minutes for.
+  return every is None or (step > 0 and step % every == 0) or step == final_step
 
 
 def evaluate_discriminator(step, checkpoint, discriminator, reals, probe_options,

@@ -291,8 +291,10 @@ def test_probe_rows_at_every_checkpoint_inception_ones_every_k_steps(tmp_path):
   probe_names = ["probe_top1_block1", "probe_top1_block2", "probe_top1_block3"]
   assert [(r["step"], r["metric"]) for r in rows] == [
       (step, name) for step in (0, 2, 4)
-      for name in (probe_names if step == 2 else ["fid"] + probe_names)]
+      for name in (["fid"] + probe_names if step == 4 else probe_names)]
   assert all(0.0 <= r["value"] <= 1.0 for r in rows if r["metric"] in probe_names)
+  assert [evaluator.inception_metrics_due(step, options, final_step=10)
+          for step in (0, 3, 4, 6, 10)] == [False, True, False, True, True]
   for step in (0, 2, 4):  # One set of rows per checkpoint.
     assert len({results.row_set_key(r) for r in rows if r["step"] == step}) == 1
   discriminator, step = restore.load_discriminator(model_dir)
