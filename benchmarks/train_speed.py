@@ -14,7 +14,8 @@ from absl import flags
 import gin
 import tensorflow as tf
 
-from compare_ssgan import main as main_lib
+from compare_ssgan import gin_files
+from compare_ssgan import main as main_lib  # pylint: disable=unused-import  (its flags)
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
 
@@ -49,7 +50,7 @@ def benchmark(steps):
 
 def main(argv):
   del argv
-  main_lib.parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
+  gin_files.parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
   print(json.dumps(benchmark(FLAGS.steps)), flush=True)
   gin.clear_config()
 

@@ -12,6 +12,7 @@ from absl import app
 from absl import flags
 import pytest
 
+from compare_ssgan import gin_files
 from compare_ssgan import main
 from tests import tiny_configs
 
@@ -130,7 +131,7 @@ def test_eval_of_a_directory_without_a_run_is_explained(tmp_path):
 def test_missing_gin_config_is_named(path):
   with pytest.raises(app.UsageError, match=rf"--gin_config={path}: no such file .*"
                      rf"'{os.path.join(ROOT, path)}'"):
-    main.parse_gin([path], [])
+    gin_files.parse_gin([path], [])
 
 
 @pytest.mark.parametrize("name, value", [("checkpoint", "ckpt-5"), ("rescore", "true")])
