@@ -48,18 +48,20 @@ def test_train_and_eval_then_continuous_eval(tmp_path):
   for name in ("TRAIN_DONE", "config.gin", "samples_00000020.png", "ckpt-20.index"):
     assert os.path.exists(os.path.join(model_dir, name)), name
   rows = _rows(os.path.join(model_dir, "eval", "results.csv"))
-  fid = [float(r["value"]) for r in rows if r["metric"] == "fid"]
-  assert len(fid) == 1 and math.isfinite(fid[0]) and fid[0] > 0
-  assert "fid" in out.stdout and "kid" in out.stdout  # the printed table
+  fid = {int(r["step"]): float(r["value"]) for r in rows if r["metric"] == "fid"}
+  # Every checkpoint is scored, not only the latest.
+  assert sorted(fid) == [0, 20] and all(math.isfinite(v) and v > 0 for v in fid.values())
+  # It ends by printing its report table (FID/KID at the final and best step) ...
+  table = out.stdout[out.stdout.index("All cells"):]
+  assert "FID (final)" in table and "KID (best)" in table and f"{fid[20]:.2f}" in table
+  # ... and its folder holds the curves.
+  assert os.path.getsize(os.path.join(model_dir, "curves.png")) > 0
 
-  # A separate evaluator on the same directory scores the other checkpoint (step 0)
-  # once and stops because training is done.
+  # A separate evaluator on the same directory has nothing left and stops (training is done).
   out = _main(f"--model_dir={model_dir}", "--mode=continuous_eval",
               "--gin_bindings=evaluation.num_samples=100")
   assert out.returncode == 0, out.stderr[-3000:]
-  steps = sorted({int(r["step"]) for r in _rows(os.path.join(model_dir, "eval",
-                                                             "results.csv"))})
-  assert steps == [0, 20]
+  assert _rows(os.path.join(model_dir, "eval", "results.csv")) == rows
 
 
 def _sigterm_once(args, ready, tmp_path):

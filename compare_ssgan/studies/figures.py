@@ -26,7 +26,7 @@ def _save(figure, path):
   return path
 
 
-def curves(cells, metrics, path, titles=None):
+def curves(cells, metrics, path):
   """One panel per metric, one line per cell; returns `path`, or None if nothing to draw."""
   panels = [m for m in metrics if any(r.values(m) for c in cells for r in c.complete())]
   if not panels:
@@ -45,7 +45,6 @@ def curves(cells, metrics, path, titles=None):
                         color=line.get_color())
     axis.set_xlabel("generator steps")
     axis.set_ylabel(metric)
-    axis.set_title((titles or {}).get(metric, metric))
     axis.legend(fontsize="small")
   return _save(figure, path)
 
@@ -92,7 +91,7 @@ def montage(cells, path):
     axis.axis("off")
   for axis, (name, seed, sample) in zip(axes.flat, shown):
     image = np.asarray(Image.open(sample))
-    axis.imshow(image, cmap="gray" if image.ndim == 2 else None)
+    axis.imshow(image, cmap="gray", vmin=0, vmax=255)  # cmap only for grayscale grids.
     axis.set_title(f"{name} (seed {seed})", fontsize="small")
   return _save(figure, path), {name: seed for name, seed, _ in shown}
 
