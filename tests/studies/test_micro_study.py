@@ -49,10 +49,6 @@ study.cells = [
     log = open(run_dir.study_log_path(spec.model_dir)).read()
     assert "FID (final)" in log, log[-3000:]  # main's own report table ...
     assert os.path.exists(run_dir.curves_path(spec.model_dir))  # ... and curves.
-  # A run trained by hand with the same command (no study.json) is adopted: the config.gin
-  # the trainer wrote is what the runner expects of the cell.
-  os.remove(run_dir.study_run_path(specs[0].model_dir))
-  assert runner.check_run_dir(specs[0], study) == "adopt"
   study_dir = str(tmp_path / "runs" / "micro")
   cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(study_dir)],
                               use_study_plan=True)
@@ -65,3 +61,7 @@ study.cells = [
     assert os.path.getsize(tmp_path / "report" / name) > 0, name
   assert os.listdir(paths["hparams"])
   assert "n=" not in open(paths["markdown"]).read().split("### t: FID at the final")[1]
+  # A run trained by hand with the same command (no study.json) is adopted: the config.gin
+  # the trainer wrote is what the runner expects of the cell.
+  os.remove(run_dir.study_run_path(specs[0].model_dir))
+  assert runner.check_run_dir(specs[0], study) == "adopt"
