@@ -30,7 +30,8 @@ from absl import flags
 import gin
 import tensorflow as tf
 
-from compare_ssgan import main as main_lib
+from compare_ssgan import gin_files
+from compare_ssgan import main as main_lib  # pylint: disable=unused-import  (its flags)
 from compare_ssgan.training import flops
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
@@ -119,7 +120,7 @@ def benchmark(name, steps, repeats):
   """Measures one configuration in this process; returns its JSON-able result."""
   files, bindings = _config_files_and_bindings(name)
   bindings = bindings + [f"Trainer.steps_per_loop = {steps}"] + FLAGS.gin_bindings
-  main_lib.parse_gin(files, bindings)
+  gin_files.parse_gin(files, bindings)
   with tempfile.TemporaryDirectory() as model_dir:
     trainer = trainer_lib.Trainer(model_dir, strategy_lib.make_strategy(
         FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices))

@@ -11,19 +11,23 @@
 
 Evaluation and export parse the run's config.gin first, then --gin_config/--gin_bindings, and
 adds its rows to the run's results file (see run_dir), once per checkpoint and protocol.
+--mode=train_and_eval trains, scores every checkpoint of the run not yet scored, prints the
+run's report table (FID/KID at the final and best step) and writes its curves PNG
+(run_dir.curves_path).
 """
-import os
 import signal
 import sys
 
 from absl import app
 from absl import flags
 from absl import logging
-import gin
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
 from compare_ssgan import export as export_lib
+from compare_ssgan import gin_files
+from compare_ssgan import run_dir
 from compare_ssgan.evaluation import job as eval_job
+from compare_ssgan.studies import reports
 from compare_ssgan.training import restore
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
@@ -33,7 +37,6 @@ MODES = ("train", "eval", "continuous_eval", "train_and_eval", "export")
 # signal) ended, so their restart and requeue policies read it as "preempted, restart me".
 PREEMPTED_EXIT_STATUS = 128 + signal.SIGTERM
 INTERRUPTED_EXIT_STATUS = 128 + signal.SIGINT  # Ctrl-C, as shells report it.
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 flags.DEFINE_string("model_dir", None, "Run directory (local or any tf.io.gfile path).")
 flags.DEFINE_multi_string("gin_config", [], "Gin config files, applied in order.")
@@ -67,28 +70,6 @@ flags.mark_flag_as_required("model_dir")
 FLAGS = flags.FLAGS
 
 
-def parse_gin(config_files, bindings):
-  """Parses configs; a missing file, unknown configurable or parameter fails here, naming it."""
-  gin.add_config_file_search_path(REPO_ROOT)  # For the files' `include`s.
-  config_files = [_find_config_file(path) for path in config_files]
-  try:
-    gin.parse_config_files_and_bindings(config_files, bindings)
-  except (ValueError, KeyError, OSError, SyntaxError) as e:
-    raise app.UsageError(f"Bad gin configuration: {e}") from e
-
-
-def _find_config_file(path):
-  """`path` as given, else relative to the repository root (as gin_configs/... in the docs).
-
-  Gin's own lookup would take a missing `dir/file.gin` for a Python package and fail with
-  a TypeError that names nothing.
-  """
-  candidates = [path] if os.path.isabs(path) else [path, os.path.join(REPO_ROOT, path)]
-  for candidate in candidates:
-    if os.path.isfile(candidate):
-      return candidate
-  raise app.UsageError(f"--gin_config={path}: no such file (looked for "
-                       f"{[os.path.abspath(c) for c in candidates]}).")
 
 
 def _preempt(signum, frame):
@@ -114,15 +95,19 @@ def main(argv):
     # Its timeout is a flag, not a gin knob: the wait comes before any gin is parsed.
     restore.parse_run_config(FLAGS.model_dir, wait_secs=FLAGS.wait_for_run_secs
                              if FLAGS.mode == "continuous_eval" else 0)
-  parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
+  gin_files.parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
   if FLAGS.mode in ("train", "train_and_eval"):
     strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices,
                                           FLAGS.collective_communication)
     trainer_lib.Trainer(FLAGS.model_dir, strategy).train()
-  if FLAGS.mode in ("eval", "train_and_eval"):
+  if FLAGS.mode == "eval":
     eval_job.run_eval(FLAGS.model_dir, FLAGS.checkpoint, rescore=FLAGS.rescore)
-  if FLAGS.mode == "continuous_eval":
+  if FLAGS.mode in ("continuous_eval", "train_and_eval"):
+    # After training this scores every checkpoint not yet scored, then returns.
     eval_job.run_continuous_eval(FLAGS.model_dir)
+  if FLAGS.mode == "train_and_eval":
+    print(reports.run_summary(FLAGS.model_dir))
+    print(f"Curves: {run_dir.curves_path(FLAGS.model_dir)}")
   if FLAGS.mode == "export":
     export_dir = export_lib.export(FLAGS.model_dir, FLAGS.export_dir, FLAGS.checkpoint,
                                    overwrite=FLAGS.overwrite)

@@ -15,6 +15,9 @@ tf.io.gfile path:
                               TensorBoard scalars in eval/ (G) and eval/ema/ (EMA G)
   eval/failures.jsonl         checkpoints the evaluator could not restore, with the reason
   export/<step>/              `--mode=export`'s SavedModel of the generator (compare_ssgan.export)
+  curves.png                  `--mode=train_and_eval`'s FID/KID curves of this run
+  study.json                  a study run's identity and command, and whether it finished
+                              (compare_ssgan.studies.runner); study_run.log: its output
 
 Temporaries the trainer owns, left behind only by a crash or a failed write:
   ckpt-<step>_temp/           a checkpoint save in progress (tf.train's sharded save)
@@ -35,6 +38,9 @@ CHECKPOINT_STATE = "checkpoint"
 EVAL_DIR = "eval"
 EVAL_FAILURES = "failures.jsonl"
 EXPORT_DIR = "export"
+CURVES = "curves.png"
+STUDY_RUN = "study.json"
+STUDY_LOG = "study_run.log"
 
 # Object keys inside a checkpoint (also the variable-name prefixes tf.train writes).
 STEP = "step"
@@ -68,6 +74,18 @@ def samples_path(model_dir, step):
 
 def results_path(model_dir, results_format):
   return os.path.join(model_dir, EVAL_DIR, f"results.{results_format}")
+
+
+def curves_path(model_dir):
+  return os.path.join(model_dir, CURVES)
+
+
+def study_run_path(model_dir):
+  return os.path.join(model_dir, STUDY_RUN)
+
+
+def study_log_path(model_dir):
+  return os.path.join(model_dir, STUDY_LOG)
 
 
 def eval_failures_path(model_dir):

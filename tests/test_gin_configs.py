@@ -13,7 +13,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
-from compare_ssgan import main
+from compare_ssgan import gin_files
 from compare_ssgan.architectures import normalization
 from compare_ssgan.gans import gan
 from compare_ssgan.training import strategy as strategy_lib
@@ -73,13 +73,13 @@ def test_configs_exist_for_every_paper_cell():
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_parses(config):
-  main.parse_gin(_files(config), [])
+  gin_files.parse_gin(_files(config), [])
 
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_uses_tf1_adam_epsilon(config):
   # The paper cells were trained with TF1's AdamOptimizer (epsilon 1e-8, Keras 3: 1e-7).
-  main.parse_gin(_files(config), [])
+  gin_files.parse_gin(_files(config), [])
   assert gan.ADAM(learning_rate=1e-4).epsilon == 1e-8
 
 
@@ -89,7 +89,7 @@ def test_config_uses_tf1_adam_epsilon(config):
     ("gin_configs/zhao2020_augment/biggan_cifar10_base.gin", 1.0)])
 def test_conditional_cells_bind_the_documented_cbn_gain(config, gain):
   # Cond-GAN reproduces compare_gan's W y; the BigGAN cells use the fixed 1 + W y.
-  main.parse_gin([config], [])
+  gin_files.parse_gin([config], [])
   cbn = normalization.make_norm("conditional_batch_norm", 4, name="cbn")
   assert cbn.gain_offset == gain
 
@@ -97,7 +97,7 @@ def test_conditional_cells_bind_the_documented_cbn_gain(config, gain):
 @pytest.mark.slow
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_trains_two_steps_at_reduced_width(config, tmp_path):
-  main.parse_gin(_files(config), [REDUCED, f"dataset.data_dir = '{tmp_path / 'data'}'"])
+  gin_files.parse_gin(_files(config), [REDUCED, f"dataset.data_dir = '{tmp_path / 'data'}'"])
   terms = gin.query_parameter("GAN.auxiliary_terms") if _bound("GAN.auxiliary_terms") else []
   with tfds.testing.mock_data(num_examples=8, policy=tfds.testing.MockPolicy.USE_CODE):
     trainer = trainer_lib.Trainer(str(tmp_path / "run"), strategy_lib.make_strategy())

@@ -12,6 +12,7 @@ from absl import app
 from absl import flags
 import pytest
 
+from compare_ssgan import gin_files
 from compare_ssgan import main
 from tests import tiny_configs
 
@@ -47,18 +48,20 @@ def test_train_and_eval_then_continuous_eval(tmp_path):
   for name in ("TRAIN_DONE", "config.gin", "samples_00000020.png", "ckpt-20.index"):
     assert os.path.exists(os.path.join(model_dir, name)), name
   rows = _rows(os.path.join(model_dir, "eval", "results.csv"))
-  fid = [float(r["value"]) for r in rows if r["metric"] == "fid"]
-  assert len(fid) == 1 and math.isfinite(fid[0]) and fid[0] > 0
-  assert "fid" in out.stdout and "kid" in out.stdout  # the printed table
+  fid = {int(r["step"]): float(r["value"]) for r in rows if r["metric"] == "fid"}
+  # Every checkpoint is scored, not only the latest.
+  assert sorted(fid) == [0, 20] and all(math.isfinite(v) and v > 0 for v in fid.values())
+  # It ends by printing its report table (FID/KID at the final and best step) ...
+  table = out.stdout[out.stdout.index("All cells"):]
+  assert "FID (final)" in table and "KID (best)" in table and f"{fid[20]:.2f}" in table
+  # ... and its folder holds the curves.
+  assert os.path.getsize(os.path.join(model_dir, "curves.png")) > 0
 
-  # A separate evaluator on the same directory scores the other checkpoint (step 0)
-  # once and stops because training is done.
+  # A separate evaluator on the same directory has nothing left and stops (training is done).
   out = _main(f"--model_dir={model_dir}", "--mode=continuous_eval",
               "--gin_bindings=evaluation.num_samples=100")
   assert out.returncode == 0, out.stderr[-3000:]
-  steps = sorted({int(r["step"]) for r in _rows(os.path.join(model_dir, "eval",
-                                                             "results.csv"))})
-  assert steps == [0, 20]
+  assert _rows(os.path.join(model_dir, "eval", "results.csv")) == rows
 
 
 def _sigterm_once(args, ready, tmp_path):
@@ -130,7 +133,7 @@ def test_eval_of_a_directory_without_a_run_is_explained(tmp_path):
 def test_missing_gin_config_is_named(path):
   with pytest.raises(app.UsageError, match=rf"--gin_config={path}: no such file .*"
                      rf"'{os.path.join(ROOT, path)}'"):
-    main.parse_gin([path], [])
+    gin_files.parse_gin([path], [])
 
 
 @pytest.mark.parametrize("name, value", [("checkpoint", "ckpt-5"), ("rescore", "true")])

@@ -3,7 +3,7 @@
 import pytest
 
 from compare_ssgan import configurables  # pylint: disable=unused-import
-from compare_ssgan import main
+from compare_ssgan import gin_files
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import summaries
 from compare_ssgan.training import trainer as trainer_lib
@@ -24,7 +24,7 @@ rotation.rotated_batch_size = 8
 ])
 def test_accuracy_is_logged_every_summary_step(config, tag, tmp_path):
   """Rising above chance takes hundreds of steps: see benchmarks/variants_demo.py."""
-  main.parse_gin([config], [TINY])
+  gin_files.parse_gin([config], [TINY])
   trainer_lib.Trainer(str(tmp_path), strategy_lib.make_strategy()).train()
   logged = summaries.read_scalars(str(tmp_path))
   assert [step for step, _ in logged[tag]] == [1, 2]

@@ -1,0 +1,147 @@
+"""Reads run directories into what reports need: identity, completeness, metric series.
+
+A run's identity comes from its study.json (runner.py); a run without one is cell = its
+directory name, seed = `Trainer.seed` of its config.gin (None if unbound). A run is
+*complete* when TRAIN_DONE exists and its newest checkpoint is scored; reports average over
+complete runs only and say how many of the planned ones those are.
+"""
+import ast
+import dataclasses
+import math
+import os
+import re
+from typing import Dict, List, Optional
+
+from compare_ssgan import run_dir
+from compare_ssgan.evaluation import results
+from compare_ssgan.studies import runner
+
+PROBE_METRIC_RE = re.compile(r"probe_top1_block(\d+)")
+_SEED_RE = re.compile(r"^Trainer\.seed\s*=\s*(\d+)\s*$", re.MULTILINE)
+
+
+@dataclasses.dataclass
+class Run:
+  """One run directory's results (of one evaluation protocol: the largest n)."""
+  model_dir: str
+  cell: str
+  seed: Optional[int]
+  record: Optional[dict]  # Its study.json.
+  final_step: Optional[int]  # Of its newest checkpoint.
+  complete: bool
+  series: Dict[str, Dict[int, float]]  # {metric: {step: value}}
+  protocol: Optional[dict]  # {"n": ..., "use_ema": ...} of the rows used.
+
+  def values(self, metric):
+    """{step: value} of a metric; a repeated protocol's mean rows stand for the metric."""
+    return self.series.get(f"{metric}_mean") or self.series.get(metric, {})
+
+  def probe_blocks(self):
+    return sorted(int(m.group(1)) for m in map(PROBE_METRIC_RE.fullmatch, self.series) if m)
+
+  def hparams(self):
+    """{name: bool/int/float/str}: cell, seed, configs and the cell's bindings."""
+    record = self.record or {}
+    found = {"cell": self.cell, "seed": -1 if self.seed is None else self.seed,
+             "configs": ",".join(record.get("configs", []))}
+    for binding in record.get("bindings", []):
+      name, _, value = binding.partition("=")
+      found[name.strip()] = _hparam_value(value.strip())
+    return found
+
+
+def _hparam_value(text):
+  try:
+    value = ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return text
+  return value if isinstance(value, (bool, int, float, str)) else text
+
+
+def read_run(model_dir):
+  record = runner.read_record(model_dir)
+  if record is not None:
+    cell, seed = record["cell"], record["seed"]
+  else:
+    cell, seed = os.path.basename(os.path.normpath(model_dir)), _config_seed(model_dir)
+  checkpoints = run_dir.list_checkpoints(model_dir)
+  final_step = checkpoints[-1][0] if checkpoints else None
+  series, protocol = _series(model_dir)
+  run = Run(model_dir, cell, seed, record, final_step, False, series, protocol)
+  run.complete = (run_dir.training_done(model_dir) and final_step is not None and
+                  final_step in run.values("fid"))
+  return run
+
+
+def _config_seed(model_dir):
+  path = run_dir.config_path(model_dir)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    match = _SEED_RE.search(f.read())
+  return int(match.group(1)) if match else None
+
+
+def _series(model_dir):
+  """{metric: {step: value}} of the protocol with the most samples, and that protocol."""
+  rows = []
+  for fmt in results.FORMATS:
+    rows += results.ResultsFile(run_dir.results_path(model_dir, fmt), fmt).read()
+  if not rows:
+    return {}, None
+  n, use_ema = max((r["n"], r["use_ema"]) for r in rows)
+  # Per-repeat rows of a repeated protocol are left out: its mean rows stand for them.
+  repeated_steps = {r["step"] for r in rows if r["repeat"]}
+  series = {}
+  for row in rows:
+    repeated = row["repeat"] is not None and row["step"] in repeated_steps
+    if (row["n"], row["use_ema"]) == (n, use_ema) and not repeated:
+      value = row["value"]
+      series.setdefault(row["metric"], {})[row["step"]] = (
+          math.nan if value is None else value)
+  return series, {"n": n, "use_ema": use_ema}
+
+
+def find_run_dirs(study_dir):
+  """Every run directory under study_dir (one with study.json or config.gin), sorted."""
+  found = []
+  for parent, dirs, files in os.walk(study_dir):
+    if run_dir.STUDY_RUN in files or run_dir.CONFIG in files:
+      found.append(parent)
+      dirs.clear()
+    dirs.sort()
+  return sorted(found)
+
+
+@dataclasses.dataclass
+class CellRuns:
+  """A cell's runs and how many were planned."""
+  name: str
+  tables: dict
+  planned: int
+  runs: List[Run]
+
+  def complete(self):
+    return [run for run in self.runs if run.complete]
+
+
+def group_cells(runs, use_study_plan):
+  """[CellRuns] in order of first appearance (the study's order when there is one).
+
+  With `use_study_plan`, planned seeds and cells come from the runs' study.json (so a cell
+  with no run directory at all is still listed, as missing); otherwise planned = the runs
+  given.
+  """
+  cells = {}
+  if use_study_plan:
+    for run in runs:
+      study = (run.record or {}).get("study")
+      for name, tables in (study or {}).get("cells", {}).items():
+        cells.setdefault(name, CellRuns(name, tables, len(study["seeds"]), []))
+  for run in runs:
+    tables = (run.record or {}).get("tables", {})
+    cells.setdefault(run.cell, CellRuns(run.cell, tables, 0, [])).runs.append(run)
+  for cell in cells.values():
+    cell.planned = max(cell.planned, len(cell.runs))
+    cell.tables = {t: tuple(p) for t, p in cell.tables.items()}
+  return list(cells.values())

@@ -1,0 +1,44 @@
+"""Turns a study's runs (or any run directories) into the papers' tables and figures.
+
+  python -m compare_ssgan.studies.report --study_dir=runs/studies/NAME --out=reports/NAME
+  python -m compare_ssgan.studies.report --run_dirs=runs/a,runs/b --out=reports/ab
+
+--out gets report.md (tables and figures), report.csv / report.json (the same numbers),
+tables.tex (booktabs), curves.png (FID/KID over training), probe_curves.png and
+probe_vs_fid.png (when runs have the probe metric), montage.png (final samples) and
+hparams/ (TensorBoard HParams: `tensorboard --logdir OUT/hparams`). With --study_dir the
+planned seeds and cells come from the runs' study.json; with --run_dirs, from the runs given.
+"""
+from absl import app
+from absl import flags
+
+from compare_ssgan.studies import collect
+from compare_ssgan.studies import reports
+from compare_ssgan.studies import tables
+
+flags.DEFINE_string("study_dir", None, "<root>/<study name>: every run directory under it.")
+flags.DEFINE_list("run_dirs", None, "Run directories (instead of --study_dir).")
+flags.DEFINE_string("out", None, "Where the report files go.")
+flags.mark_flag_as_required("out")
+flags.mark_flags_as_mutual_exclusive(["study_dir", "run_dirs"], required=True)
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  run_dirs = (collect.find_run_dirs(FLAGS.study_dir) if FLAGS.study_dir
+              else FLAGS.run_dirs)
+  if not run_dirs:
+    raise app.UsageError(f"No run directories (with study.json or config.gin) in "
+                         f"{FLAGS.study_dir or FLAGS.run_dirs}.")
+  cells = collect.group_cells([collect.read_run(d) for d in run_dirs],
+                              use_study_plan=bool(FLAGS.study_dir))
+  for grid in tables.grids(cells):
+    print(tables.plain_text(grid) + "\n")
+  paths = reports.write_report(cells, FLAGS.out)
+  print("Wrote " + ", ".join(sorted(paths.values())))
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,208 @@
+"""Runs a study's (cell, seed) runs one after another on this host.
+
+Seeds are the outer loop: a study stopped part-way has every cell at its first seeds, which
+is already a comparison. Each run is one `compare_ssgan.main --mode=train_and_eval`
+subprocess in `<root>/<study>/<cell>/seed_<seed>`. Before it starts, `study.json`
+(run_dir.STUDY_RUN) records the study, cell, seed, tables, configs, bindings and command;
+once the subprocess exited 0 with TRAIN_DONE written it gets `"done": true`, so a later
+invocation skips the run without starting TensorFlow. An unfinished run is started again
+with the same command: the trainer resumes from its checkpoint and the evaluator skips
+what it scored. A run directory that exists without study.json (trained by hand) is
+adopted only if its config.gin is what the cell's command writes.
+"""
+import dataclasses
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from typing import List, Optional
+
+from compare_ssgan import run_dir
+from compare_ssgan.studies import study_file
+
+
+class RunDirConflict(ValueError):
+  """A run directory holds another run than the one the study would put there."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+  cell: study_file.Cell
+  seed: int
+  model_dir: str
+  command: List[str]
+
+  def record(self, study):
+    """What study.json says of the run (without its outcome)."""
+    return {"study": {"name": study.name, "seeds": study.seeds,
+                      "cells": {c.name: c.tables for c in study.cells}},
+            "cell": self.cell.name, "seed": self.seed, "tables": self.cell.tables,
+            "configs": self.cell.configs + study.shared_configs,
+            "bindings": self.cell.bindings + [f"Trainer.seed={self.seed}"],
+            "command": self.command}
+
+
+def main_command(python, model_dir, configs, bindings, mode="train_and_eval"):
+  """The `compare_ssgan.main` command line of one run."""
+  return [python, "-m", "compare_ssgan.main", f"--model_dir={model_dir}",
+          *(f"--gin_config={c}" for c in configs),
+          *(f"--gin_bindings={b}" for b in bindings), f"--mode={mode}"]
+
+
+def run_specs(study, root, only=None, python=sys.executable):
+  """The study's runs, seeds outer, cells inner; `only`: these cell names."""
+  names = [cell.name for cell in study.cells]
+  unknown = sorted(set(only or ()) - set(names))
+  if unknown:
+    raise study_file.StudyError(f"--only: unknown cells {unknown}; {study.path} has {names}.")
+  specs = []
+  for seed in study.seeds:
+    for cell in study.cells:
+      if only and cell.name not in only:
+        continue
+      model_dir = os.path.join(root, study.name, cell.name, f"seed_{seed}")
+      command = main_command(python, model_dir, cell.configs + study.shared_configs,
+                             cell.bindings + [f"Trainer.seed={seed}"])
+      specs.append(RunSpec(cell, seed, model_dir, command))
+  return specs
+
+
+def read_record(model_dir):
+  """The run's study.json as a dict, or None."""
+  path = run_dir.study_run_path(model_dir)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def _write_record(model_dir, record):
+  run_dir.write_atomically(run_dir.study_run_path(model_dir),
+                           json.dumps(record, indent=1) + "\n")
+
+
+def _expected_config(spec):
+  """The config.gin the run's command writes (gin's config_str of its files + bindings)."""
+  import gin  # pylint: disable=g-import-not-at-top
+  from compare_ssgan import configurables  # pylint: disable=g-import-not-at-top,unused-import
+  from compare_ssgan import gin_files  # pylint: disable=g-import-not-at-top
+  configs = [a.split("=", 1)[1] for a in spec.command if a.startswith("--gin_config=")]
+  bindings = [a.split("=", 1)[1] for a in spec.command if a.startswith("--gin_bindings=")]
+  gin.clear_config()
+  try:
+    gin_files.parse_gin(configs, bindings)
+    return gin.config_str()
+  finally:
+    gin.clear_config()
+
+
+def check_run_dir(spec, study):
+  """'done', 'new', 'resume' or 'adopt'; raises RunDirConflict for another run's directory."""
+  record = read_record(spec.model_dir)
+  if record is not None:
+    if record["command"][1:] != spec.command[1:]:  # The interpreter may differ.
+      raise RunDirConflict(
+          f"{spec.model_dir} was started by another command:\n  {shlex.join(record['command'])}"
+          f"\nthe study ({study.path}) now gives:\n  {shlex.join(spec.command)}\nMove the "
+          "directory aside or restore the study file.")
+    return "done" if record.get("done") else "resume"
+  if not os.path.isdir(spec.model_dir) or not os.listdir(spec.model_dir):
+    return "new"
+  config = run_dir.config_path(spec.model_dir)
+  if not os.path.exists(config):
+    raise RunDirConflict(f"{spec.model_dir} exists without {run_dir.STUDY_RUN} or "
+                         f"{run_dir.CONFIG}: not a run this study can adopt.")
+  with open(config) as f:
+    if f.read() != _expected_config(spec):
+      raise RunDirConflict(
+          f"{spec.model_dir} has no {run_dir.STUDY_RUN} and its {run_dir.CONFIG} differs from "
+          f"what cell {spec.cell.name!r}, seed {spec.seed} writes ({shlex.join(spec.command)}"
+          "); refusing to adopt it. Move it aside or fix the study file.")
+  return "adopt"
+
+
+def launch(command, log_path):
+  """Runs `command` with its output appended to `log_path`; returns the exit status.
+
+  If this process is stopped (Ctrl-C, SIGTERM), the run is stopped too, so that a restart
+  never finds two trainers in one directory.
+  """
+  with open(log_path, "a") as log:
+    log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(command)}\n")
+    log.flush()
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+      return process.wait()
+    except BaseException:
+      process.terminate()
+      process.wait()
+      raise
+
+
+@dataclasses.dataclass
+class Failure:
+  spec: RunSpec
+  reason: str
+
+
+def _format_secs(secs):
+  minutes, seconds = divmod(int(round(secs)), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f"{hours:d}:{minutes:02d}:{seconds:02d}"
+
+
+def run_study(study, specs, launch_fn=launch, clock=time.monotonic, out=print):
+  """Runs every unfinished run of `specs` in order; returns the list of Failures.
+
+  Every run directory is checked before the first run starts, so a conflict stops the
+  study before any work.
+  """
+  states = [check_run_dir(spec, study) for spec in specs]
+  failures: List[Failure] = []
+  durations = []
+  done = states.count("done")
+  start = clock()
+  out(f"Study {study.name}: {len(specs)} runs, {done} already finished.")
+  for spec, state in zip(specs, states):
+    if state == "done":
+      continue
+    os.makedirs(spec.model_dir, exist_ok=True)
+    if state == "resume":
+      record = read_record(spec.model_dir)
+    else:
+      record = dict(spec.record(study), done=False, **({"adopted": True}
+                                                       if state == "adopt" else {}))
+      _write_record(spec.model_dir, record)
+    out(f"[{spec.cell.name} seed {spec.seed}] {'resuming' if state == 'resume' else 'starting'}"
+        f" in {spec.model_dir}")
+    run_start = clock()
+    status = launch_fn(spec.command, run_dir.study_log_path(spec.model_dir))
+    durations.append(clock() - run_start)
+    reason = _failure_reason(spec, status)
+    if reason is None:
+      _write_record(spec.model_dir, dict(record, done=True))
+      done += 1
+    else:
+      failures.append(Failure(spec, reason))
+      out(f"FAILED: cell {spec.cell.name}, seed {spec.seed}: {reason}; log: "
+          f"{run_dir.study_log_path(spec.model_dir)}")
+    out(_progress(study, done, len(specs), len(failures), clock() - start, durations))
+  return failures
+
+
+def _failure_reason(spec, status) -> Optional[str]:
+  if status != 0:
+    return f"exit status {status}"
+  if not run_dir.training_done(spec.model_dir):
+    return f"exit status 0 but no {run_dir.TRAIN_DONE}"
+  return None
+
+
+def _progress(study, done, total, failed, elapsed, durations):
+  remaining = total - done - failed
+  mean = sum(durations) / len(durations)
+  return (f"[study {study.name}] {done}/{total} runs done"
+          f"{f', {failed} failed' if failed else ''}; elapsed {_format_secs(elapsed)}; ETA "
+          f"{_format_secs(remaining * mean)} ({remaining} left at {_format_secs(mean)} a run)")

@@ -1,0 +1,192 @@
+"""Statistics over seeds and the report's tables (text, Markdown, LaTeX, records).
+
+Each table cell is "mean ± std (best B)" over the cell's complete runs, std with n - 1
+(sample std), best = the best seed's value (lowest FID/KID, highest probe accuracy);
+" n=k/N" is appended when only k of the N planned runs are complete, a cell with none is
+"missing (n=0/N)": numbers are never averaged over a different set of seeds silently.
+"""
+import dataclasses
+import math
+import statistics
+from typing import Dict, List, Optional, Tuple
+
+from compare_ssgan.studies import collect
+from compare_ssgan.studies import study_file
+
+METRICS = ("fid", "kid")
+POINTS = ("final", "best")  # The run's final step; each run's own best step.
+_DECIMALS = {"fid": 2, "kid": 4}
+_PROBE_DECIMALS = 3
+
+
+def higher_is_better(metric):
+  return bool(collect.PROBE_METRIC_RE.fullmatch(metric))
+
+
+def _decimals(metric):
+  return _PROBE_DECIMALS if higher_is_better(metric) else _DECIMALS.get(metric, 4)
+
+
+def run_value(run, metric, point):
+  """(step, value) of a complete run at its final or best step; None if not scored."""
+  values = run.values(metric)
+  if not run.complete or not values:
+    return None
+  if point == "final":
+    return (run.final_step, values[run.final_step]) if run.final_step in values else None
+  finite = [(step, v) for step, v in values.items() if not math.isnan(v)]
+  if not finite:
+    return (run.final_step, math.nan)
+  sign = -1 if higher_is_better(metric) else 1
+  return min(finite, key=lambda item: (sign * item[1], item[0]))
+
+
+@dataclasses.dataclass
+class Stat:
+  """A metric over the complete seeds of one cell."""
+  metric: str
+  point: str
+  planned: int
+  values: Dict[Optional[int], float]  # {seed: value}
+  steps: Dict[Optional[int], int]  # {seed: the step of its value}
+
+  @property
+  def n(self):
+    return len(self.values)
+
+  @property
+  def mean(self):
+    return statistics.fmean(self.values.values()) if self.values else math.nan
+
+  @property
+  def std(self):
+    return statistics.stdev(self.values.values()) if self.n >= 2 else math.nan
+
+  @property
+  def best_seed(self):
+    if not self.values:
+      return None
+    sign = -1 if higher_is_better(self.metric) else 1
+    return min(self.values, key=lambda s: (math.isnan(self.values[s]),
+                                           sign * self.values[s], str(s)))
+
+  @property
+  def best(self):
+    return self.values[self.best_seed] if self.values else math.nan
+
+  def text(self):
+    count = f"n={self.n}/{self.planned}"
+    if not self.values:
+      return f"missing ({count})"
+    fmt = f".{_decimals(self.metric)}f"
+    if self.n == 1:
+      shown = format(self.mean, fmt)
+    else:
+      shown = f"{self.mean:{fmt}} ± {self.std:{fmt}} (best {self.best:{fmt}})"
+    return shown if self.n == self.planned else f"{shown} {count}"
+
+  def record(self):
+    return {"metric": self.metric, "point": self.point, "n": self.n,
+            "planned": self.planned, "mean": self.mean, "std": self.std,
+            "best": self.best, "best_seed": self.best_seed,
+            "values": {str(s): v for s, v in self.values.items()},
+            "steps": {str(s): step for s, step in self.steps.items()}}
+
+
+def stat(cell_runs, metric, point):
+  values, steps = {}, {}
+  for run in cell_runs.complete():
+    found = run_value(run, metric, point)
+    if found is not None:
+      steps[run.seed], values[run.seed] = found
+  return Stat(metric, point, cell_runs.planned, values, steps)
+
+
+@dataclasses.dataclass
+class Grid:
+  """One table: rows x columns of (cell name, Stat); None where the layout has no cell."""
+  name: str
+  title: str
+  corner: str
+  rows: List[str]
+  columns: List[str]
+  entries: Dict[Tuple[str, str], Tuple[str, Stat]]
+
+  def text_rows(self):
+    """[header, *rows] of strings."""
+    return [[self.corner, *self.columns]] + [
+        [row, *(self.entries[(row, c)][1].text() if (row, c) in self.entries else ""
+                for c in self.columns)] for row in self.rows]
+
+  def records(self):
+    return [dict(table=self.name, row=row, column=column, cell=cell, **s.record())
+            for (row, column), (cell, s) in self.entries.items()]
+
+
+def _label(metric, point):
+  return f"{metric.upper()} ({point})"
+
+
+def grids(cells):
+  """The report's tables: summary, each paper table per metric and point, the probe table."""
+  by_name = {cell.name: cell for cell in cells}
+  found = [Grid("summary", "All cells", "cell", [c.name for c in cells],
+                [_label(m, p) for m in METRICS for p in POINTS],
+                {(c.name, _label(m, p)): (c.name, stat(c, m, p))
+                 for c in cells for m in METRICS for p in POINTS})]
+  layouts = study_file.table_layouts([(c.name, c.tables) for c in cells])
+  for table, (rows, columns) in layouts.items():
+    positions = {pos: cell.name for cell in cells
+                 for t, pos in cell.tables.items() if t == table}
+    for metric in METRICS:
+      for point in POINTS:
+        found.append(Grid(f"{table}_{metric}_{point}",
+                          f"{table}: {metric.upper()} at the {point} step", "", rows, columns,
+                          {pos: (name, stat(by_name[name], metric, point))
+                           for pos, name in positions.items()}))
+  blocks = sorted({b for c in cells for r in c.runs for b in r.probe_blocks()})
+  probed = [c for c in cells if any(r.probe_blocks() for r in c.runs)]
+  if blocks:
+    columns = [f"block{b}" for b in blocks]
+    found.append(Grid("probe", "Probe top-1 accuracy of D's features at the final step",
+                      "cell", [c.name for c in probed], columns,
+                      {(c.name, col): (c.name, stat(c, f"probe_top1_{col}", "final"))
+                       for c in probed for col in columns}))
+  return found
+
+
+def plain_text(grid):
+  lines = grid.text_rows()
+  widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+  return "\n".join([grid.title] + ["  ".join(value.ljust(width) for value, width
+                                             in zip(line, widths)).rstrip()
+                                   for line in lines])
+
+
+def markdown(grid):
+  header, *rows = grid.text_rows()
+  return "\n".join([f"### {grid.title}", "", _md_row(header),
+                    _md_row(["---"] * len(header))] + [_md_row(r) for r in rows])
+
+
+def _md_row(values):
+  return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
+
+
+_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\^{}", "±": r"$\pm$"}
+
+
+def _latex(text):
+  return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in text)
+
+
+def latex(grid):
+  """A booktabs table."""
+  header, *rows = grid.text_rows()
+  body = [" & ".join(_latex(v) for v in row) + r" \\" for row in rows]
+  return "\n".join([r"\begin{table}[t]", r"\centering", f"\\caption{{{_latex(grid.title)}}}",
+                    f"\\begin{{tabular}}{{l{'c' * (len(header) - 1)}}}", r"\toprule",
+                    " & ".join(_latex(v) for v in header) + r" \\", r"\midrule", *body,
+                    r"\bottomrule", r"\end{tabular}", r"\end{table}"])

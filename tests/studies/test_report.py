@@ -1,0 +1,61 @@
+"""Report tables from a synthetic results tree with known numbers, and every report file."""
+import json
+import os
+
+import pytest
+
+from compare_ssgan.studies import collect
+from compare_ssgan.studies import reports
+from compare_ssgan.studies import tables
+from tests.studies import synthetic
+
+
+@pytest.fixture(name="cells")
+def _cells(tmp_path):
+  root = synthetic.write_tree(str(tmp_path / "study"))
+  return collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
+                             use_study_plan=True)
+
+
+def _grid(cells, name):
+  (grid,) = [g for g in tables.grids(cells) if g.name == name]
+  return grid
+
+
+def test_paper_table_has_mean_sample_std_best_and_marks_missing_seeds(cells):
+  # uncond final FIDs 50, 30, 40: mean 40, sample std 10 (population std would be 8.16);
+  # best steps 40, 30, 35. ssgan: seed 2 is incomplete, so 20 and 24 of 3 planned;
+  # cond has no run directory at all.
+  assert _grid(cells, "t1_fid_final").text_rows() == [
+      ["", "Uncond", "SS-GAN", "Cond"],
+      ["C10", "40.00 ± 10.00 (best 30.00)", "22.00 ± 2.83 (best 20.00) n=2/3",
+       "missing (n=0/3)"]]
+  assert _grid(cells, "t1_fid_best").text_rows()[1][1] == "35.00 ± 5.00 (best 30.00)"
+  assert _grid(cells, "t1_kid_final").text_rows()[1][1:3] == [
+      "0.2000 ± 0.1000 (best 0.1000)", "0.0300 ± 0.0141 (best 0.0200) n=2/3"]
+
+
+def test_probe_table_takes_the_highest_accuracy_as_best(cells):
+  assert _grid(cells, "probe").text_rows() == [
+      ["cell", "block0", "block1"],
+      ["uncond", "0.500 ± 0.100 (best 0.600)", "0.800 ± 0.100 (best 0.900)"]]
+
+
+def test_records_give_the_numbers_and_the_seeds(cells):
+  (record,) = [r for r in _grid(cells, "t1_fid_final").records() if r["cell"] == "ssgan"]
+  assert record["values"] == {"0": 20.0, "1": 24.0}
+  assert (record["n"], record["planned"], record["mean"], record["best_seed"]) == (2, 3, 22.0, 0)
+
+
+def test_report_writes_every_file(cells, tmp_path):
+  out = tmp_path / "report"
+  reports.write_report(cells, str(out))
+  for name in (reports.MARKDOWN, reports.CSV, reports.JSON, reports.LATEX, reports.CURVES,
+               reports.PROBE_CURVES, reports.PROBE_VS_FID, reports.MONTAGE):
+    assert (out / name).stat().st_size > 0, name
+  assert os.listdir(out / reports.HPARAMS)
+  report = json.loads((out / reports.JSON).read_text())
+  assert report["montage_seeds"] == {"uncond": 1, "ssgan": 0}  # lowest final FID
+  assert "22.00 ± 2.83 (best 20.00) n=2/3" in (out / reports.MARKDOWN).read_text()
+  latex = (out / reports.LATEX).read_text()
+  assert r"\toprule" in latex and r"40.00 $\pm$ 10.00 (best 30.00)" in latex

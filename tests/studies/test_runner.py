@@ -1,0 +1,174 @@
+"""The study runner with a fake run command: order, resume after a kill, failures, dry run;
+and the study file's errors."""
+import json
+import os
+import shlex
+import sys
+
+import pytest
+
+from compare_ssgan import run_dir
+from compare_ssgan.studies import run as run_cli
+from compare_ssgan.studies import runner
+from compare_ssgan.studies import study_file
+
+STUDY = """
+study.name = "micro"
+study.seeds = [0, 1]
+study.shared_configs = []
+study.cells = [
+    {"name": "a", "configs": ["gin_configs/demo/uncond_gan.gin"], "bindings": ["GAN.z_dim = 16"],
+     "tables": {"t": ("row", "A")}},
+    {"name": "b", "configs": ["gin_configs/demo/ssgan.gin"]},
+]
+"""
+
+
+def _study(tmp_path, text=STUDY):
+  path = tmp_path / "study.gin"
+  path.write_text(text)
+  return study_file.load(str(path))
+
+
+class _Killed(BaseException):
+  """The runner's process dying mid-run (nothing after it in the runner runs)."""
+
+
+class FakeMain:
+  """Stands in for `compare_ssgan.main`: records each start, writes TRAIN_DONE."""
+
+  def __init__(self, kill=None, fail=None):
+    self.started = []
+    self.kill, self.fail = kill, fail
+
+  def __call__(self, command, log_path):
+    model_dir = command[command.index("-m") + 2].split("=", 1)[1]
+    run = (os.path.basename(os.path.dirname(model_dir)), os.path.basename(model_dir))
+    self.started.append(run)
+    assert os.path.exists(run_dir.study_run_path(model_dir))  # Written before the start.
+    if run == self.kill:
+      self.kill = None
+      raise _Killed()
+    if run == self.fail:
+      return 3
+    run_dir.mark_training_done(model_dir)
+    return 0
+
+
+def test_seeds_are_the_outer_loop_and_each_run_is_one_main_command(tmp_path):
+  study = _study(tmp_path)
+  specs = runner.run_specs(study, str(tmp_path / "runs"), python="PY")
+  assert [(s.cell.name, s.seed) for s in specs] == [("a", 0), ("b", 0), ("a", 1), ("b", 1)]
+  model_dir = str(tmp_path / "runs" / "micro" / "a" / "seed_1")
+  assert specs[2].command == [
+      "PY", "-m", "compare_ssgan.main", f"--model_dir={model_dir}",
+      "--gin_config=gin_configs/demo/uncond_gan.gin", "--gin_bindings=GAN.z_dim = 16",
+      "--gin_bindings=Trainer.seed=1", "--mode=train_and_eval"]
+
+
+def test_a_study_killed_mid_run_and_restarted_neither_repeats_nor_loses_a_run(tmp_path):
+  study = _study(tmp_path)
+  specs = runner.run_specs(study, str(tmp_path / "runs"))
+  fake = FakeMain(kill=("a", "seed_1"))
+  with pytest.raises(_Killed):
+    runner.run_study(study, specs, launch_fn=fake, out=lambda line: None)
+  assert fake.started == [("a", "seed_0"), ("b", "seed_0"), ("a", "seed_1")]
+  lines = []
+  assert runner.run_study(study, specs, launch_fn=fake, out=lines.append) == []
+  # The killed run is resumed; the finished ones are not started again; none is lost.
+  assert fake.started[3:] == [("a", "seed_1"), ("b", "seed_1")]
+  for spec in specs:
+    record = runner.read_record(spec.model_dir)
+    assert record["done"] and record["command"] == spec.command
+    assert record["seed"] == spec.seed and record["study"]["seeds"] == [0, 1]
+  assert lines[0] == "Study micro: 4 runs, 2 already finished."
+  assert lines[-1].startswith("[study micro] 4/4 runs done; elapsed ")
+  assert runner.run_study(study, specs, launch_fn=fake, out=lines.append) == []
+  assert len(fake.started) == 5
+
+
+def test_a_failing_run_is_reported_and_the_others_go_on(tmp_path):
+  study = _study(tmp_path)
+  specs = runner.run_specs(study, str(tmp_path / "runs"))
+  fake = FakeMain(fail=("b", "seed_0"))
+  lines = []
+  (failure,) = runner.run_study(study, specs, launch_fn=fake, out=lines.append)
+  assert (failure.spec.cell.name, failure.spec.seed, failure.reason) == ("b", 0,
+                                                                          "exit status 3")
+  assert len(fake.started) == 4
+  assert any(line.startswith("FAILED: cell b, seed 0: exit status 3; log: ") and
+             line.endswith(run_dir.study_log_path(specs[1].model_dir)) for line in lines)
+  assert "4/4" not in lines[-1] and "1 failed" in lines[-1]
+
+
+def test_a_run_dir_of_another_command_is_refused_before_any_work(tmp_path):
+  study = _study(tmp_path)
+  specs = runner.run_specs(study, str(tmp_path / "runs"))
+  os.makedirs(specs[3].model_dir)
+  with open(run_dir.study_run_path(specs[3].model_dir), "w") as f:
+    json.dump({"command": ["py", "-m", "compare_ssgan.main", "--other"]}, f)
+  fake = FakeMain()
+  with pytest.raises(runner.RunDirConflict, match="was started by another command"):
+    runner.run_study(study, specs, launch_fn=fake)
+  assert not fake.started
+
+
+def test_a_hand_trained_run_dir_is_adopted_only_if_its_config_matches(tmp_path):
+  study = _study(tmp_path)
+  spec = runner.run_specs(study, str(tmp_path / "runs"))[0]
+  os.makedirs(spec.model_dir)
+  with open(run_dir.config_path(spec.model_dir), "w") as f:
+    f.write("Trainer.seed = 7\n")
+  with pytest.raises(runner.RunDirConflict, match="differs from what cell 'a', seed 0"):
+    runner.check_run_dir(spec, study)
+  # The real config.gin the trainer writes is checked in test_micro_study.
+
+
+def test_dry_run_prints_the_commands_and_touches_nothing(tmp_path, capsys):
+  path = tmp_path / "study.gin"
+  path.write_text(STUDY)
+  root = tmp_path / "runs"
+  run_cli.FLAGS(["run", f"--study={path}", f"--root={root}", "--only=b", "--dry_run"])
+  try:
+    run_cli.main(["run"])
+  finally:
+    run_cli.FLAGS.unparse_flags()
+  assert capsys.readouterr().out.splitlines() == [shlex.join([
+      sys.executable, "-m", "compare_ssgan.main", f"--model_dir={root}/micro/b/seed_{seed}",
+      "--gin_config=gin_configs/demo/ssgan.gin", f"--gin_bindings=Trainer.seed={seed}",
+      "--mode=train_and_eval"]) for seed in (0, 1)]
+  assert not root.exists()
+
+
+@pytest.mark.parametrize("text, error", [
+    ("study.name = 'x'\nstudy.seeds = [0]\nstudy.cells = []\nstudy.colour = 1",
+     r"unknown key study.colour"),
+    ("study.name = 'x'\nstudy.seeds = [0]", r"missing study.cells"),
+    ("study.name = 'a b'\nstudy.seeds = [0]\nstudy.cells = [{}]", r"study.name .* 'a b'"),
+    ("study.name = 'x'\nstudy.seeds = [0, -1]\nstudy.cells = [{}]",
+     r"study.seeds must be .* got \[0, -1\]"),
+    ("study.name = 'x'\nstudy.seeds = [1, 1]\nstudy.cells = [{}]", r"duplicates: \[1, 1\]"),
+    ("study.name = 'x'\nstudy.seeds = [0]\nstudy.cells = [{'name': 'a', 'configs': "
+     "['gin_configs/nope.gin']}]", r"study.cells\[0\] \('a'\)\['configs'\]: .*nope.gin"),
+    ("study.name = 'x'\nstudy.seeds = [0]\nstudy.cells = [{'name': 'a', 'config': []}]",
+     r"study.cells\[0\] has unknown keys \['config'\] / misses \['configs'\]"),
+    ("study.name = 'x'\nstudy.seeds = [0]\nstudy.cells = [" + 2 * (
+        "{'name': 'a', 'configs': ['gin_configs/demo/ssgan.gin']},") + "]",
+     r"duplicate names \['a'\]"),
+    ("study.name = 'x'\nstudy.seeds = [0]\nstudy.cells = [{'name': 'a', 'configs': "
+     "['gin_configs/demo/ssgan.gin'], 'tables': {'t': 'r'}}]", r"'t': 'r' must map"),
+    ("study.name = 'x'\nstudy.seeds = [0]\nstudy.cells = [" + ",".join(
+        f"{{'name': '{n}', 'configs': ['gin_configs/demo/ssgan.gin'], "
+        "'tables': {'t': ('r', 'c')}}" for n in "ab") + "]",
+     r"Cells 'a' and 'b' both sit at table 't', row 'r', column 'c'"),
+    ("study.name = 'x'\nstudy.seeds = @seeds()\nstudy.cells = []", r"@seeds is not allowed"),
+    ("Trainer.seed = 1", r"expected `study.<key> = value`, got 'Trainer.seed'"),
+])
+def test_bad_study_files_are_named(tmp_path, text, error):
+  with pytest.raises(study_file.StudyError, match=error):
+    _study(tmp_path, text)
+
+
+def test_only_names_unknown_cells(tmp_path):
+  with pytest.raises(study_file.StudyError, match=r"--only: unknown cells \['c'\]"):
+    runner.run_specs(_study(tmp_path), str(tmp_path), only=["c"])
