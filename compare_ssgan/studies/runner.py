@@ -8,7 +8,9 @@ once the subprocess exited 0 with TRAIN_DONE written it gets `"done": true`, so 
 invocation skips the run without starting TensorFlow. An unfinished run is started again
 with the same command: the trainer resumes from its checkpoint and the evaluator skips
 what it scored. A run directory that exists without study.json (trained by hand) is
-adopted only if its config.gin is what the cell's command writes.
+adopted only if its config.gin is what the cell's command writes, up to the evaluation
+protocol (`evaluation.*`, `probe.*`): that does not change training, and the run's
+train_and_eval scores with the study's.
 """
 import dataclasses
 import json
@@ -98,6 +100,18 @@ def _expected_config(spec):
     gin.clear_config()
 
 
+# The evaluator's gin configurables (evaluation/evaluator.py, metrics/probe.py), named here
+# so that checking a run directory does not import TensorFlow.
+_EVALUATION_CONFIGURABLES = ("evaluation", "probe")
+
+
+def _training_config(config_text):
+  """config.gin without its evaluation-protocol sections (gin writes one per configurable)."""
+  headers = tuple(f"# Parameters for {name}:" for name in _EVALUATION_CONFIGURABLES)
+  return "\n\n".join(section for section in config_text.strip().split("\n\n")
+                     if not section.startswith(headers))
+
+
 def check_run_dir(spec, study):
   """'done', 'new', 'resume' or 'adopt'; raises RunDirConflict for another run's directory."""
   record = read_record(spec.model_dir)
@@ -115,7 +129,7 @@ def check_run_dir(spec, study):
     raise RunDirConflict(f"{spec.model_dir} exists without {run_dir.STUDY_RUN} or "
                          f"{run_dir.CONFIG}: not a run this study can adopt.")
   with open(config) as f:
-    if f.read() != _expected_config(spec):
+    if _training_config(f.read()) != _training_config(_expected_config(spec)):
       raise RunDirConflict(
           f"{spec.model_dir} has no {run_dir.STUDY_RUN} and its {run_dir.CONFIG} differs from "
           f"what cell {spec.cell.name!r}, seed {spec.seed} writes ({shlex.join(spec.command)}"

@@ -122,6 +122,16 @@ def test_a_hand_trained_run_dir_is_adopted_only_if_its_config_matches(tmp_path):
   with pytest.raises(runner.RunDirConflict, match="differs from what cell 'a', seed 0"):
     runner.check_run_dir(spec, study)
   # The real config.gin the trainer writes is checked in test_micro_study.
+  expected = runner._expected_config(spec)  # pylint: disable=protected-access
+  assert "Trainer.seed = 0" in expected
+  # Another evaluation protocol (the evaluator's sections only) is still the same training.
+  with open(run_dir.config_path(spec.model_dir), "w") as f:
+    f.write(expected + "\n# Parameters for probe:\n# ===\nprobe.num_test = 7\n")
+  assert runner.check_run_dir(spec, study) == "adopt"
+  with open(run_dir.config_path(spec.model_dir), "w") as f:
+    f.write(expected.replace("Trainer.seed = 0", "Trainer.seed = 1"))
+  with pytest.raises(runner.RunDirConflict, match="differs from what cell 'a', seed 0"):
+    runner.check_run_dir(spec, study)
 
 
 def test_dry_run_prints_the_commands_and_touches_nothing(tmp_path, capsys):
