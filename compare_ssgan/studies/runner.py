@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -141,18 +142,27 @@ def launch(command, log_path):
   """Runs `command` with its output appended to `log_path`; returns the exit status.
 
   If this process is stopped (Ctrl-C, SIGTERM), the run is stopped too, so that a restart
-  never finds two trainers in one directory.
+  never finds two trainers in one directory. Call it from the main thread (it handles
+  SIGTERM while the run lasts: Python's default would exit without stopping the run).
   """
   with open(log_path, "a") as log:
     log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(command)}\n")
     log.flush()
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
       return process.wait()
     except BaseException:
-      process.terminate()
+      process.terminate()  # The trainer checkpoints on SIGTERM, the evaluator stops.
       process.wait()
       raise
+    finally:
+      signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _interrupt(signum, frame):
+  del frame
+  raise KeyboardInterrupt(f"received signal {signum}")
 
 
 @dataclasses.dataclass

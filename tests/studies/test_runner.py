@@ -3,7 +3,10 @@ and the study file's errors."""
 import json
 import os
 import shlex
+import signal
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -182,3 +185,24 @@ def test_bad_study_files_are_named(tmp_path, text, error):
 def test_only_names_unknown_cells(tmp_path):
   with pytest.raises(study_file.StudyError, match=r"--only: unknown cells \['c'\]"):
     runner.run_specs(_study(tmp_path), str(tmp_path), only=["c"])
+
+
+def test_sigterm_to_the_runner_stops_its_run(tmp_path):
+  # A scheduler's SIGTERM goes to the runner's pid alone; Python's default action would end
+  # the runner and leave the run going on, a second trainer for the restarted study.
+  child_pid_path = tmp_path / "child.pid"
+  child = (f"import os, time; open({str(child_pid_path)!r}, 'w').write(str(os.getpid())); "
+           "time.sleep(120)")
+  launcher = subprocess.Popen([
+      sys.executable, "-c",
+      "import sys; from compare_ssgan.studies import runner; "
+      f"runner.launch([sys.executable, '-c', {child!r}], {str(tmp_path / 'log')!r})"])
+  deadline = time.monotonic() + 60
+  while not (child_pid_path.exists() and child_pid_path.read_text()):
+    assert time.monotonic() < deadline and launcher.poll() is None
+    time.sleep(0.1)
+  child_pid = int(child_pid_path.read_text())
+  launcher.send_signal(signal.SIGTERM)
+  assert launcher.wait(timeout=60) != 0
+  with pytest.raises(ProcessLookupError):
+    os.kill(child_pid, 0)  # Reaped by the launcher: gone, not a zombie.
