@@ -16,13 +16,18 @@ from compare_ssgan import configurables  # pylint: disable=unused-import
 from compare_ssgan import gin_files
 from compare_ssgan.architectures import normalization
 from compare_ssgan.gans import gan
+from compare_ssgan.studies import runner
+from compare_ssgan.studies import study_file
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
 from tests import tiny_configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STUDIES_DIR = os.path.join("gin_configs", "studies")  # Study files, not run configs.
 CONFIGS = sorted(os.path.relpath(p, ROOT) for p in
-                 glob.glob(os.path.join(ROOT, "gin_configs", "**", "*.gin"), recursive=True))
+                 glob.glob(os.path.join(ROOT, "gin_configs", "**", "*.gin"), recursive=True)
+                 if not os.path.relpath(p, ROOT).startswith(STUDIES_DIR))
+STUDIES = sorted(glob.glob(os.path.join(ROOT, STUDIES_DIR, "*.gin")))
 # Fragments that only override a few knobs -> the config they are stacked on.
 FRAGMENT_BASES = {"gin_configs/ssgan_paper/table2/": "gin_configs/ssgan_paper/cifar10_ssgan.gin"}
 
@@ -128,3 +133,11 @@ def _bound(name):
     return True
   except ValueError:
     return False
+
+
+@pytest.mark.parametrize("path", STUDIES)
+def test_study_cells_parse(path):
+  study = study_file.load(path)
+  for spec in runner.run_specs(study, "/nonexistent", only=None)[:len(study.cells)]:
+    config = runner.expected_config(spec)  # Its configs, shared configs and bindings.
+    assert f"Trainer.seed = {study.seeds[0]}" in config, spec.cell.name

@@ -86,7 +86,7 @@ def _write_record(model_dir, record):
                            json.dumps(record, indent=1) + "\n")
 
 
-def _expected_config(spec):
+def expected_config(spec):
   """The config.gin the run's command writes (gin's config_str of its files + bindings)."""
   import gin  # pylint: disable=g-import-not-at-top
   from compare_ssgan import configurables  # pylint: disable=g-import-not-at-top,unused-import
@@ -130,7 +130,7 @@ def check_run_dir(spec, study):
     raise RunDirConflict(f"{spec.model_dir} exists without {run_dir.STUDY_RUN} or "
                          f"{run_dir.CONFIG}: not a run this study can adopt.")
   with open(config) as f:
-    if _training_config(f.read()) != _training_config(_expected_config(spec)):
+    if _training_config(f.read()) != _training_config(expected_config(spec)):
       raise RunDirConflict(
           f"{spec.model_dir} has no {run_dir.STUDY_RUN} and its {run_dir.CONFIG} differs from "
           f"what cell {spec.cell.name!r}, seed {spec.seed} writes ({shlex.join(spec.command)}"

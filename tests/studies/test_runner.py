@@ -125,7 +125,7 @@ def test_a_hand_trained_run_dir_is_adopted_only_if_its_config_matches(tmp_path):
   with pytest.raises(runner.RunDirConflict, match="differs from what cell 'a', seed 0"):
     runner.check_run_dir(spec, study)
   # The real config.gin the trainer writes is checked in test_micro_study.
-  expected = runner._expected_config(spec)  # pylint: disable=protected-access
+  expected = runner.expected_config(spec)
   assert "Trainer.seed = 0" in expected
   # Another evaluation protocol (the evaluator's sections only) is still the same training.
   with open(run_dir.config_path(spec.model_dir), "w") as f:
