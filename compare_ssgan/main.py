@@ -66,7 +66,6 @@ flags.register_validator("wait_for_run_secs", lambda secs: secs >= 0,  # False f
 flags.DEFINE_integer("num_cpu_devices", None,
                      "Split the CPU into this many logical devices (for --strategy=mirrored "
                      "on a CPU-only host).")
-flags.mark_flag_as_required("model_dir")
 FLAGS = flags.FLAGS
 
 
@@ -82,6 +81,10 @@ def _preempt(signum, frame):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Checked here, not with flags.mark_flag_as_required: absl's registry is global, so a
+  # required flag of one command line would be required of every other one imported with it.
+  if not FLAGS.model_dir:
+    raise app.UsageError("--model_dir is required (the run directory).")
   if FLAGS.checkpoint and FLAGS.mode not in ("eval", "export"):
     raise app.UsageError(f"--checkpoint is for --mode=eval|export, not --mode={FLAGS.mode}.")
   for name in ("export_dir", "overwrite"):

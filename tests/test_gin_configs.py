@@ -122,7 +122,7 @@ def test_rotation_only_is_its_ssgan_without_the_adversarial_loss(config, ssgan):
     lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
   assert lines == [f"include '{ssgan}'", "GAN.adversarial_weight = 0.0",
                    'evaluation.metrics = ["probe"]']
-  main.parse_gin([config], [])
+  gin_files.parse_gin([config], [])
   assert gin.query_parameter("GAN.adversarial_weight") == 0.0
   assert gin.query_parameter("GAN.auxiliary_terms")[0].selector == "rotation"
 

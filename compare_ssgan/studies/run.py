@@ -20,13 +20,14 @@ flags.DEFINE_string("study", None, "The study file (gin_configs/studies/*.gin)."
 flags.DEFINE_string("root", "runs/studies", "Runs go to <root>/<study.name>/<cell>/seed_<s>.")
 flags.DEFINE_list("only", None, "Run only these cells.")
 flags.DEFINE_bool("dry_run", False, "Print the runs' commands instead of running them.")
-flags.mark_flag_as_required("study")
 FLAGS = flags.FLAGS
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  if not FLAGS.study:  # Not mark_flag_as_required: see compare_ssgan/main.py.
+    raise app.UsageError("--study is required (a file under gin_configs/studies/).")
   try:
     study = study_file.load(FLAGS.study)
     specs = runner.run_specs(study, FLAGS.root, FLAGS.only)

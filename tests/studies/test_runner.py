@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+# main's flags share absl's registry with the runner's: the runner must not need them.
+from compare_ssgan import main  # pylint: disable=unused-import
 from compare_ssgan import run_dir
 from compare_ssgan.studies import run as run_cli
 from compare_ssgan.studies import runner
