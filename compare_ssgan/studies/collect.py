@@ -62,14 +62,16 @@ def read_run(model_dir):
   record = runner.read_record(model_dir)
   if record is not None:
     cell, seed = record["cell"], record["seed"]
-  else:
-    cell, seed = os.path.basename(os.path.normpath(model_dir)), _config_seed(model_dir)
+  else:  # Not (yet) started by the runner: the study's layout, else the directory name.
+    cell, seed = runner.cell_and_seed_of(model_dir) or (
+        os.path.basename(os.path.normpath(model_dir)), _config_seed(model_dir))
   checkpoints = run_dir.list_checkpoints(model_dir)
   final_step = checkpoints[-1][0] if checkpoints else None
   series, protocol = _series(model_dir)
   run = Run(model_dir, cell, seed, record, final_step, False, series, protocol)
+  # Scored at its final checkpoint, with whatever metrics it asked for (Rot-only: the probe).
   run.complete = (run_dir.training_done(model_dir) and final_step is not None and
-                  final_step in run.values("fid"))
+                  any(final_step in values for values in series.values()))
   return run
 
 

@@ -15,6 +15,7 @@ train_and_eval scores with the study's.
 import dataclasses
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -54,6 +55,17 @@ def main_command(python, model_dir, configs, bindings, mode="train_and_eval"):
           *(f"--gin_bindings={b}" for b in bindings), f"--mode={mode}"]
 
 
+_SEED_DIR = "seed_{}"  # A run is <root>/<study name>/<cell>/seed_<seed>.
+_SEED_DIR_RE = re.compile(r"seed_(\d+)")
+
+
+def cell_and_seed_of(model_dir):
+  """(cell, seed) from the path of a study's run directory, or None for another path."""
+  parent, name = os.path.split(os.path.normpath(model_dir))
+  match = _SEED_DIR_RE.fullmatch(name)
+  return (os.path.basename(parent), int(match.group(1))) if match and parent else None
+
+
 def run_specs(study, root, only=None, python=sys.executable):
   """The study's runs, seeds outer, cells inner; `only`: these cell names."""
   names = [cell.name for cell in study.cells]
@@ -65,7 +77,7 @@ def run_specs(study, root, only=None, python=sys.executable):
     for cell in study.cells:
       if only and cell.name not in only:
         continue
-      model_dir = os.path.join(root, study.name, cell.name, f"seed_{seed}")
+      model_dir = os.path.join(root, study.name, cell.name, _SEED_DIR.format(seed))
       command = main_command(python, model_dir, cell.configs + study.shared_configs,
                              cell.bindings + [f"Trainer.seed={seed}"])
       specs.append(RunSpec(cell, seed, model_dir, command))

@@ -32,17 +32,26 @@ RUNS = {
 }
 
 
-def write_tree(root):
-  """Writes the runs under root/<cell>/seed_<seed>; returns root."""
-  for (cell, seed), (complete, series) in RUNS.items():
+def write_tree(root, runs=None, study=None, records=True):
+  """Writes the runs (default RUNS) under root/<cell>/seed_<seed>; returns root.
+
+  `records`: with each run's study.json (as the runner writes it), else without (a run the
+  runner has not started yet).
+  """
+  study = study or STUDY
+  for (cell, seed), (complete, series) in (runs or RUNS).items():
     model_dir = os.path.join(root, cell, f"seed_{seed}")
     os.makedirs(model_dir)
-    record = {"study": STUDY, "cell": cell, "seed": seed, "tables": STUDY["cells"][cell],
+    record = {"study": study, "cell": cell, "seed": seed, "tables": study["cells"][cell],
               "configs": ["gin_configs/demo/uncond_gan.gin"],
               "bindings": ["GAN.z_dim = 16", f"Trainer.seed={seed}"], "command": [],
               "done": complete}
-    with open(run_dir.study_run_path(model_dir), "w") as f:
-      json.dump(record, f)
+    if records:
+      with open(run_dir.study_run_path(model_dir), "w") as f:
+        json.dump(record, f)
+    else:  # What a trainer started by hand leaves.
+      with open(run_dir.config_path(model_dir), "w") as f:
+        f.write(f"Trainer.seed = {seed}\n")
     steps = sorted({step for values in series.values() for step in values})
     for step in steps:
       open(run_dir.checkpoint_prefix(model_dir, step) + ".index", "w").close()

@@ -59,3 +59,16 @@ def test_report_writes_every_file(cells, tmp_path):
   assert "22.00 ± 2.83 (best 20.00) n=2/3" in (out / reports.MARKDOWN).read_text()
   latex = (out / reports.LATEX).read_text()
   assert r"\toprule" in latex and r"40.00 $\pm$ 10.00 (best 30.00)" in latex
+
+
+def test_probe_only_runs_count_and_unstarted_runs_keep_their_cell(tmp_path):
+  # Rot-only is scored by the probe alone; a run the runner has not started yet (no
+  # study.json) is named by the study's layout <cell>/seed_<seed>, not "seed_<seed>".
+  study = dict(synthetic.STUDY, cells={"rot_only": {}})
+  probe = {"probe_top1_block1": {0: 0.5, 20: 0.7}}
+  root = str(tmp_path / "study")
+  synthetic.write_tree(root, {("rot_only", 0): (True, probe)}, study)
+  synthetic.write_tree(root, {("rot_only", 1): (True, probe)}, study, records=False)
+  runs = [collect.read_run(d) for d in collect.find_run_dirs(root)]
+  assert sorted((r.cell, r.seed, r.complete) for r in runs) == [
+      ("rot_only", 0, True), ("rot_only", 1, True)]
