@@ -84,7 +84,11 @@ class ResultsFile:
     """All rows, typed (NaN values come back as float('nan'))."""
     text = _read_text(self.path)
     if self.format == "csv":
-      rows = list(csv.DictReader(io.StringIO(text)))
+      reader = csv.DictReader(io.StringIO(text))
+      if text.strip() and tuple(reader.fieldnames or ()) != FIELDS:
+        raise ValueError(f"{self.path} is damaged or not a results file: its header is "
+                         f"{reader.fieldnames}, expected {list(FIELDS)}.")
+      rows = list(reader)
     else:
       rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return [_typed(r) for r in rows]

@@ -78,3 +78,10 @@ def test_table_lists_rows():
                                 _row(100, "kid", math.nan, repeat=None)])
   lines = table.splitlines()
   assert len(lines) == 3 and "12.5" in lines[1] and "nan" in lines[2]
+
+
+def test_a_damaged_results_file_is_named_not_read_as_empty(tmp_path):
+  path = tmp_path / "results.csv"
+  path.write_text("garbage{{\n1\n")
+  with pytest.raises(ValueError, match=r"results.csv is damaged .* expected \['step'"):
+    results.ResultsFile(str(path)).read()
