@@ -1,7 +1,7 @@
 """Training throughput and executed-FLOP rate of named configurations, after warm-up.
 
   python benchmarks/train_speed.py [--configs=sngan_uncond,sngan_ssgan,...] \
-      [--steps=20] [--repeats=5] [--gin_bindings=Trainer.jit_compile=True]
+      [--steps=20] [--repeats=5] [--gin_bindings=Trainer.jit_compile=True] [--profile]
 
 Each configuration runs in its own process (so its peak memory is its own): one warm-up
 loop of --steps G steps (tracing included), then --repeats timed loops of --steps G steps;
@@ -14,7 +14,9 @@ process's peak resident set (resource.getrusage ru_maxrss), and the accelerator'
 Fashion-MNIST at each network's size (3 channels), so nothing is downloaded; throughput
 does not depend on pixel values. Prints one JSON line per configuration, then a table.
 Run it on an otherwise idle machine: the numbers are wall-clock. --configs also takes
-paths of .gin files.
+paths of .gin files. --profile adds one loop under TensorBoard's profiler (after the timed
+ones, so not in them) and each configuration's share of kernel time by op type
+(compare_ssgan/profiling.py); --profile_dir keeps the traces for `tensorboard --logdir`.
 """
 import json
 import os
@@ -32,6 +34,7 @@ import tensorflow as tf
 
 from compare_ssgan import gin_files
 from compare_ssgan import main as main_lib  # pylint: disable=unused-import  (its flags)
+from compare_ssgan import profiling
 from compare_ssgan.training import flops
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
@@ -66,6 +69,8 @@ flags.DEFINE_list("configs", list(CONFIGS), f"Names among {sorted(CONFIGS)} or .
 flags.DEFINE_integer("steps", 20, "G steps per warm-up and per timed loop.", lower_bound=1)
 flags.DEFINE_integer("repeats", 5, "Timed loops; steps/s is their median.", lower_bound=1)
 flags.DEFINE_integer("matmul_size", 2048, "Side of the fp32 reference matmul.", lower_bound=1)
+flags.DEFINE_bool("profile", False, "Also profile one loop: kernel time by op type.")
+flags.DEFINE_string("profile_dir", None, "Keep the profiles in <profile_dir>/<config>.")
 flags.DEFINE_bool("in_process", False, "Run the configurations in this process (each "
                   "configuration's own process passes it).")
 FLAGS = flags.FLAGS
@@ -95,19 +100,6 @@ def _step_flops(trainer):
   return {op: n * trainer.strategy.num_replicas_in_sync for op, n in per_replica.items()}
 
 
-def _matmul_gflops(n, repeats):
-  a = tf.random.normal([n, n])
-  b = tf.random.normal([n, n])
-  product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-  product().numpy()
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    product().numpy()
-    times.append(time.perf_counter() - start)
-  return 2 * n**3 / statistics.median(times) / 1e9
-
-
 def _peak_accelerator_mib():
   devices = tf.config.list_logical_devices("GPU")
   if not devices:
@@ -128,11 +120,16 @@ def benchmark(name, steps, repeats):
     warmup = _timed_loop(trainer, iterator, steps)
     rates = [steps / _timed_loop(trainer, iterator, steps) for _ in range(repeats)]
     step_flops = _step_flops(trainer)
+    op_seconds = None
+    if FLAGS.profile or FLAGS.profile_dir:
+      op_seconds = profiling.profile_op_types(
+          lambda: _timed_loop(trainer, iterator, steps),
+          logdir=FLAGS.profile_dir and os.path.join(FLAGS.profile_dir, name))
   gin.clear_config()
   steps_per_sec = statistics.median(rates)
   images_per_step = trainer.batch_size * (trainer.gan.disc_iters + 1)
   gflop_per_step = sum(step_flops.values()) / 1e9
-  matmul = _matmul_gflops(FLAGS.matmul_size, max(repeats, 3))
+  matmul = flops.matmul_gflops(FLAGS.matmul_size, max(repeats, 3))
   achieved = gflop_per_step * steps_per_sec
   return {
       "config": name, "gin_config": files, "gin_bindings": bindings,
@@ -151,6 +148,8 @@ def benchmark(name, steps, repeats):
       # Linux reports ru_maxrss in KiB.
       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
       "peak_accelerator_mib": _peak_accelerator_mib(),
+      "kernel_time_by_op": op_seconds and {
+          op: round(share, 4) for op, _, share in profiling.shares(op_seconds, top=10)},
       "tf": tf.__version__,
   }
 
@@ -166,13 +165,21 @@ def _table(results):
   rows = [[title for title, _, _ in _TABLE]]
   rows += [[fmt.format(r[key]) for _, key, fmt in _TABLE] for r in results]
   widths = [max(len(row[i]) for row in rows) for i in range(len(_TABLE))]
-  return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows)
+  lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
+  for r in results:
+    if r["kernel_time_by_op"]:
+      lines.append(f"{r['config']} kernel time: " + ", ".join(
+          f"{op} {share:.0%}" for op, share in r["kernel_time_by_op"].items()))
+  return "\n".join(lines)
 
 
 def _run_in_own_process(name):
   command = [sys.executable, os.path.abspath(__file__), f"--configs={name}", "--in_process",
              f"--steps={FLAGS.steps}", f"--repeats={FLAGS.repeats}",
-             f"--matmul_size={FLAGS.matmul_size}", f"--strategy={FLAGS.strategy}"]
+             f"--matmul_size={FLAGS.matmul_size}", f"--strategy={FLAGS.strategy}",
+             f"--profile={FLAGS.profile}"]
+  if FLAGS.profile_dir:
+    command.append(f"--profile_dir={FLAGS.profile_dir}")
   command += [f"--gin_bindings={b}" for b in FLAGS.gin_bindings]
   if FLAGS.tpu:
     command.append(f"--tpu={FLAGS.tpu}")

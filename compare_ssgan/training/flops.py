@@ -12,8 +12,11 @@ is not in the graph), as is a product op this module does not know.
 """
 
 import collections
+import statistics
+import time
 
 import numpy as np
+import tensorflow as tf
 
 _LOOP_OPS = ("While", "StatelessWhile")
 _BRANCH_OPS = ("If", "StatelessIf", "Case", "StatelessCase")
@@ -101,3 +104,18 @@ def graph_flops(graph):
 def function_flops(concrete_function):
   """{op type: FLOPs} of one call of a `tf.function`'s concrete function."""
   return graph_flops(concrete_function.graph)
+
+
+def matmul_gflops(n=2048, repeats=3):
+  """The GFLOP/s of an n^3 fp32 matmul here (median of `repeats`): the device's
+  practical peak, the yardstick of the benchmarks' achieved GFLOP/s."""
+  a = tf.random.stateless_normal([n, n], seed=[0, 1])
+  b = tf.random.stateless_normal([n, n], seed=[0, 2])
+  product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+  product().numpy()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    product().numpy()
+    times.append(time.perf_counter() - start)
+  return 2 * n**3 / statistics.median(times) / 1e9

@@ -1,5 +1,7 @@
 """Streaming statistics equal their all-at-once counterparts."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -85,3 +87,41 @@ def test_compute_statistics_without_logits_or_features():
   images = np.random.RandomState(2).rand(9, 3, 3, 1).astype(np.float32)
   stats = statistics.compute_statistics([images], LinearExtractor(False), 9)
   assert stats.inception_score is None and stats.features is None
+
+
+def test_in_background_keeps_order_and_works_ahead():
+  started = [threading.Event() for _ in range(4)]
+
+  def produce():
+    for i in range(4):
+      started[i].set()
+      yield i
+
+  items = statistics.in_background(produce(), depth=1)
+  assert next(items) == 0
+  # The next item is being made before it is asked for: that is the overlap.
+  assert started[1].wait(timeout=10)
+  assert list(items) == [1, 2, 3]
+
+
+def test_in_background_raises_the_producers_error_in_place():
+  def produce():
+    yield 0
+    raise RuntimeError("generator failed at batch 1")
+
+  items = statistics.in_background(produce())
+  assert next(items) == 0
+  with pytest.raises(RuntimeError, match="batch 1"):
+    next(items)
+
+
+def test_in_background_stops_its_thread_when_closed_early():
+  def endless():
+    while True:
+      yield np.zeros(3)
+
+  before = threading.active_count()
+  items = statistics.in_background(endless())
+  next(items)
+  items.close()
+  assert threading.active_count() == before
