@@ -44,6 +44,11 @@ def main():
   parser.add_argument("--jit_compile", action="store_true")
   parser.add_argument("--profile", action="store_true")
   args = parser.parse_args()
+  for name in ("batches", "repeats", "input_size", "matmul_size"):
+    if getattr(args, name) < 1:
+      parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}.")
+  if min(args.batch_sizes) < 1:
+    parser.error(f"--batch_sizes must be positive integers, got {args.batch_sizes}.")
   device = tf.config.list_physical_devices("GPU") and "gpu" or "cpu"
   matmul = flops.matmul_gflops(args.matmul_size, max(args.repeats, 3))
   for batch_size in args.batch_sizes:

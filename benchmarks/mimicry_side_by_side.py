@@ -36,6 +36,9 @@ def main():
   parser.add_argument("--rounds", type=int, default=3)
   parser.add_argument("--steps", type=int, default=10)
   args = parser.parse_args()
+  for name in ('rounds', 'steps'):
+    if getattr(args, name) < 1:
+      parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}.")
   summary = []
   for model in args.models:
     ours_config, theirs_model = PAIRS[model]

@@ -31,10 +31,13 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument("--model", choices=sorted(MODELS), required=True)
   parser.add_argument("--steps", type=int, default=10)
-  parser.add_argument("--warmup", type=int, default=3)
+  parser.add_argument("--warmup", type=int, default=3)  # 0: none.
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--threads", type=int, default=2)
   args = parser.parse_args()
+  for name in ('steps', 'batch_size', 'threads'):
+    if getattr(args, name) < 1:
+      parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}.")
   torch.set_num_threads(args.threads)
   torch.manual_seed(0)
   device = torch.device("cpu")
