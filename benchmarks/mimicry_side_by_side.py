@@ -39,6 +39,9 @@ def main():
   for name in ('rounds', 'steps'):
     if getattr(args, name) < 1:
       parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}.")
+  if not os.access(args.torch_python, os.X_OK):
+    parser.error(f"--torch_python={args.torch_python!r} is not an executable Python (one "
+                 "with torch and torch-mimicry 0.1.16).")
   summary = []
   for model in args.models:
     ours_config, theirs_model = PAIRS[model]
