@@ -5,11 +5,12 @@ r"""How a training step's cost grows with batch size and with resolution.
 
 Batch: compare_gan's resnet_cifar Uncond-GAN (train_speed.py's `resnet_cifar_uncond`) at
 each batch size. Resolution: the BigGAN family (resnet_biggan, whose layout changes with
-the resolution as in the BigGAN paper) at ch 64, batch 16, one D step per G step, no
-attention (so only the resolution changes between points), conditional on the data's 10
-classes. Every point is one benchmarks/train_speed.py process (warm-up untimed, median of
---repeats loops); prints its JSON line, then a table of seconds per step, images/s, GFLOP
-per step, achieved GFLOP/s and peak memory. Run it on an otherwise idle machine.
+the resolution as in the BigGAN paper) at ch 64, z_dim 120, batch 16, one D step per G
+step, no attention (so only the resolution changes between points), conditional on the
+data's 10 classes. An empty list (--batch_sizes=) skips that sweep. Every point is one
+benchmarks/train_speed.py process (warm-up untimed, median of --repeats loops); prints its
+JSON line, then a table of seconds per step, images/s, GFLOP per step, achieved GFLOP/s and
+peak memory. Run it on an otherwise idle machine.
 """
 import argparse
 import json
@@ -18,8 +19,9 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_BIGGAN = ["resnet_biggan.Generator.ch = 64", "resnet_biggan.Discriminator.ch = 64",
-           "Trainer.batch_size = 16", "GAN.disc_iters = 1",
+# z_dim 120: hierarchical z is cut into (G blocks + 1) chunks, 4, 5 and 6 at 32, 64, 128 px.
+_BIGGAN = ["GAN.z_dim = 120", "resnet_biggan.Generator.ch = 64",
+           "resnet_biggan.Discriminator.ch = 64", "Trainer.batch_size = 16", "GAN.disc_iters = 1",
            "dataset.name = 'fashion_mnist_embedded'", "dataset.num_channels = 3",
            "dataset.resize_method = 'resize'"]
 
@@ -34,8 +36,9 @@ def _points(batch_sizes, resolutions):
 
 
 def _positive_ints(text):
+  """Comma-separated positive integers; empty skips that sweep."""
   values = [int(v) for v in text.split(",") if v]
-  if not values or min(values) < 1:
+  if min(values, default=1) < 1:
     raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
   return values
 

@@ -216,3 +216,12 @@ def write_atomically(path, data):
     f.write(data)
   tf.io.gfile.rename(tmp, path, overwrite=True)
   return path
+
+
+def copy_atomically(source, path):
+  """Copies a file to `path` the way write_atomically writes (any gfile paths)."""
+  tf.io.gfile.makedirs(os.path.dirname(path) or ".")
+  tmp = f"{path}{_ATOMIC_TEMP}{os.getpid()}"
+  tf.io.gfile.copy(source, tmp, overwrite=True)
+  tf.io.gfile.rename(tmp, path, overwrite=True)
+  return path

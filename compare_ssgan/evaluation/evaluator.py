@@ -9,6 +9,8 @@ unless asked. A generator that outputs NaN/inf gets NaN results and a warning.
 
 import dataclasses
 import math
+import os
+import tempfile
 import time
 from typing import Optional, Tuple
 
@@ -119,20 +121,23 @@ def metric_tasks(options, has_logits):
 
 def score_fakes(sampler, extractor, real, tasks, options, seed):
   """{value name: float} for one fake set; all NaN if G output NaN/inf."""
-  try:
-    fake = statistics.compute_statistics(
-        sampler.sample(options.num_samples, seed, options.sample_batch_size),
-        extractor, options.num_samples,
-        keep_features=tasks_lib.keeps_features(tasks),
-        inception_score_splits=options.inception_score_splits,
-        quantize=options.quantize_fakes, clip=options.clip_fakes)
-  except statistics.NonFiniteImagesError as e:
-    logging.warning("Generator output is not finite (%s); recording NaN.", e)
-    return {name: math.nan for task in tasks for name in task.value_names()}
-  values = {}
-  for task in tasks:
-    values.update(task.compute(real, fake))
-  return values
+  # KID's fake features go to a local file for this set only (memory flat in N).
+  with tempfile.TemporaryDirectory(prefix="compare_ssgan_fake_features_") as scratch:
+    try:
+      fake = statistics.compute_statistics(
+          sampler.sample(options.num_samples, seed, options.sample_batch_size),
+          extractor, options.num_samples,
+          features_path=(os.path.join(scratch, "features.npy")
+                         if tasks_lib.keeps_features(tasks) else None),
+          inception_score_splits=options.inception_score_splits,
+          quantize=options.quantize_fakes, clip=options.clip_fakes)
+    except statistics.NonFiniteImagesError as e:
+      logging.warning("Generator output is not finite (%s); recording NaN.", e)
+      return {name: math.nan for task in tasks for name in task.value_names()}
+    values = {}
+    for task in tasks:
+      values.update(task.compute(real, fake))
+    return values
 
 
 def evaluate_generator(step, checkpoint, sampler, extractor, real, tasks,

@@ -23,6 +23,7 @@ The Inception Score is of the fake set and needs TF's GraphDef weights.
 import json
 import os
 import sys
+import tempfile
 
 from absl import app
 from absl import flags
@@ -196,15 +197,17 @@ def compare(real, fake, extractor, metrics=METRICS, num_samples=None,
   keep_features = tasks.keeps_features(metric_tasks)
   result = {}
   stats = {}
-  for role, path in (("real", real), ("fake", fake)):
-    count, batches = image_set(path, key=key, float_range=float_range)
-    n = min(count, num_samples or count)
-    stats[role] = statistics.compute_statistics(
-        batches, extractor, n, keep_features=keep_features,
-        inception_score_splits=inception_score_splits)
-    result[f"num_{role}"] = n
-  for task in metric_tasks:
-    result.update(task.compute(stats["real"], stats["fake"]))
+  with tempfile.TemporaryDirectory(prefix="compare_ssgan_features_") as scratch:
+    for role, path in (("real", real), ("fake", fake)):
+      count, batches = image_set(path, key=key, float_range=float_range)
+      n = min(count, num_samples or count)
+      stats[role] = statistics.compute_statistics(
+          batches, extractor, n,
+          features_path=os.path.join(scratch, f"{role}.npy") if keep_features else None,
+          inception_score_splits=inception_score_splits)
+      result[f"num_{role}"] = n
+    for task in metric_tasks:
+      result.update(task.compute(stats["real"], stats["fake"]))
   return result
 
 

@@ -4,23 +4,32 @@ The cache key is (dataset name, eval split, which eval examples come first,
 N, image size, Inception weights);
 files go next to the data (`<dataset.data_dir>/compare_ssgan_stats`) when the
 dataset says where it lives, else to `<cache>/real_stats`. Paths may be any
-tf.io.gfile location. A file that fails its checksum is recomputed.
+tf.io.gfile location. The moments are a .npz; the features KID needs, when asked
+for, a .npy beside it (read a block at a time). A file that fails its checksum is
+recomputed.
 """
 
+import atexit
 import datetime
 import hashlib
 import io
 import itertools
 import json
 import os
+import shutil
+import tempfile
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
 from compare_ssgan import run_dir
+from compare_ssgan.metrics import feature_file
 from compare_ssgan.metrics import inception_weights
 from compare_ssgan.metrics import statistics
+
+# The features KID needs sit next to the moments' .npz (feature_file's .npy format).
+_FEATURES = ".features.npy"
 
 
 def _image_batches(first, rest):
@@ -38,15 +47,17 @@ def _stats_dir(dataset, stats_dir):
 
 
 def _write(path, stats, provenance):
+  """Writes the moments (and moves in the features file, if any) with their checksums."""
   buf = io.BytesIO()
-  arrays = {"mu": stats.mu, "sigma": stats.sigma,
-            "num_samples": stats.num_samples}
-  if stats.features is not None:
-    arrays["features"] = stats.features
-  np.savez(buf, **arrays)
+  np.savez(buf, mu=stats.mu, sigma=stats.sigma, num_samples=stats.num_samples)
   data = buf.getvalue()
+  features_sha256 = None
+  if stats.features is not None:
+    features_sha256 = feature_file.sha256(stats.features.path)
+    run_dir.copy_atomically(stats.features.path, path + _FEATURES)
+    stats.features = feature_file.FeatureFile(path + _FEATURES)
   meta = dict(provenance, sha256=hashlib.sha256(data).hexdigest(),
-              has_features=stats.features is not None,
+              features_sha256=features_sha256,
               created=datetime.datetime.now(datetime.timezone.utc).isoformat())
   run_dir.write_atomically(path + ".npz", data)
   run_dir.write_atomically(path + ".json", json.dumps(meta, indent=1))
@@ -65,12 +76,26 @@ def _read(path, need_features):
     logging.warning("Real statistics %s fail their checksum; recomputing.",
                     path)
     return None
-  if need_features and not meta.get("has_features"):
-    return None
+  features = None
+  if need_features:
+    if not (meta.get("features_sha256") and tf.io.gfile.exists(path + _FEATURES)):
+      return None
+    if feature_file.sha256(path + _FEATURES) != meta["features_sha256"]:
+      logging.warning("Real features %s%s fail their checksum; recomputing.", path,
+                      _FEATURES)
+      return None
+    features = feature_file.FeatureFile(path + _FEATURES)
   with np.load(io.BytesIO(data)) as z:
     return statistics.FeatureStatistics(
         num_samples=int(z["num_samples"]), mu=z["mu"], sigma=z["sigma"],
-        features=z["features"] if "features" in z.files else None)
+        features=features)
+
+
+def _scratch_dir():
+  """A local directory for features being computed, removed when the process exits."""
+  path = tempfile.mkdtemp(prefix="compare_ssgan_real_features_")
+  atexit.register(shutil.rmtree, path, ignore_errors=True)
+  return path
 
 
 def real_statistics(dataset, extractor, num_samples, batch_size=64,
@@ -87,7 +112,7 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
     num_samples: N.
     batch_size: batch size asked of the dataset.
     stats_dir: overrides where the cache lives.
-    keep_features: also keep the features (needed for KID).
+    keep_features: also keep the features (needed for KID), on disk.
 
   Returns:
     statistics.FeatureStatistics (without Inception Score).
@@ -102,8 +127,10 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
   if not name:
     logging.warning("Dataset %r has no `name`: real statistics not cached.",
                     dataset)
+    features_path = (os.path.join(_scratch_dir(), "features.npy") if keep_features
+                     else None)
     return statistics.compute_statistics(image_batches, extractor, num_samples,
-                                         keep_features=keep_features)
+                                         features_path=features_path)
   split = getattr(dataset, "eval_split", "eval")
   order = getattr(dataset, "eval_order", "first")
   feature_id = getattr(extractor, "feature_id", "unknown")
@@ -115,13 +142,15 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
   if cached is not None:
     logging.info("Using cached real statistics %s.npz", path)
     return cached
-  stats = statistics.compute_statistics(image_batches, extractor, num_samples,
-                                        keep_features=keep_features)
-  stats.inception_score = stats.inception_score_std = None
-  _write(path, stats, {
-      "dataset": name, "split": split, "eval_order": order,
-      "num_samples": num_samples,
-      "image_shape": list(shape[1:]), "feature_id": feature_id,
-      "inception_source": getattr(extractor, "provenance", {}).get("source")})
+  with tempfile.TemporaryDirectory(prefix="compare_ssgan_real_features_") as scratch:
+    stats = statistics.compute_statistics(
+        image_batches, extractor, num_samples,
+        features_path=os.path.join(scratch, "features.npy") if keep_features else None)
+    stats.inception_score = stats.inception_score_std = None
+    _write(path, stats, {
+        "dataset": name, "split": split, "eval_order": order,
+        "num_samples": num_samples,
+        "image_shape": list(shape[1:]), "feature_id": feature_id,
+        "inception_source": getattr(extractor, "provenance", {}).get("source")})
   logging.info("Wrote real statistics %s.npz", path)
   return stats

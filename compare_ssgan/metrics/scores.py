@@ -101,11 +101,11 @@ def kernel_inception_distance(real, fake, max_block_size=1024):
   TF-GAN's `kernel_classifier_distance_and_std_from_activations`: both sets
   are cut into ceil(max(n_r, n_g) / max_block_size) disjoint consecutive
   blocks of near-equal size; returns (mean, standard error) over the blocks
-  (the error is NaN with a single block).
+  (the error is NaN with a single block). `real` and `fake` are arrays or anything
+  with their `shape` and row slicing (a feature_file.FeatureFile): only one block of
+  each is in memory at a time.
   """
-  real = np.asarray(real, np.float64)
-  fake = np.asarray(fake, np.float64)
-  if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+  if (len(real.shape) != 2 or len(fake.shape) != 2 or real.shape[1] != fake.shape[1]):
     raise ValueError(f"Bad activation shapes {real.shape} / {fake.shape}.")
   num_blocks = kid_num_blocks(len(real), len(fake), max_block_size)
   if min(len(real), len(fake)) < 2 * num_blocks:
@@ -115,8 +115,8 @@ def kernel_inception_distance(real, fake, max_block_size=1024):
   edges_g = _block_sizes(len(fake), num_blocks)
   estimates = []
   for i in range(num_blocks):
-    r = real[edges_r[i]:edges_r[i + 1]]
-    g = fake[edges_g[i]:edges_g[i + 1]]
+    r = np.asarray(real[edges_r[i]:edges_r[i + 1]], np.float64)
+    g = np.asarray(fake[edges_g[i]:edges_g[i + 1]], np.float64)
     m, n = len(r), len(g)
     k_rr = (r @ r.T / dim + 1) ** 3
     k_gg = (g @ g.T / dim + 1) ** 3

@@ -1,7 +1,7 @@
 """Streaming float64 statistics of Inception outputs over image batches.
 
 Memory is O(1) in the number of samples (a D x D scatter matrix and per-split
-IS sums), except for the pool_3 features kept when KID is wanted. The image batches
+IS sums); the pool_3 features KID needs go to a file (feature_file). The image batches
 are produced by a background thread, a few batches ahead of the extractor, so that
 generating fakes overlaps extracting features (TF releases the GIL in both).
 """
@@ -13,6 +13,7 @@ from typing import Optional
 
 import numpy as np
 
+from compare_ssgan.metrics import feature_file
 from compare_ssgan.metrics import scores
 
 
@@ -89,11 +90,14 @@ class InceptionScoreAccumulator:
 
 @dataclasses.dataclass
 class FeatureStatistics:
-  """Moments of pool_3 (float64), optional features and Inception Score."""
+  """Moments of pool_3 (float64), optional features and Inception Score.
+
+  `features`, when kept, is a feature_file.FeatureFile (or an in-memory array).
+  """
   num_samples: int
   mu: np.ndarray
   sigma: np.ndarray
-  features: Optional[np.ndarray] = None
+  features: Optional[object] = None
   inception_score: Optional[float] = None
   inception_score_std: Optional[float] = None
 
@@ -170,7 +174,7 @@ def rebatch(batches, batch_size, num_samples):
     yield np.concatenate(buffer)
 
 
-def compute_statistics(batches, extractor, num_samples, keep_features=False,
+def compute_statistics(batches, extractor, num_samples, features_path=None,
                        inception_score_splits=1, **extractor_kwargs):
   """Runs `extractor` over image batches and accumulates statistics.
 
@@ -179,7 +183,8 @@ def compute_statistics(batches, extractor, num_samples, keep_features=False,
     extractor: callable images -> {"pool_3": [b, D], optionally "logits"};
       its `batch_size` attribute (if any) sets the chunk size.
     num_samples: number of images to use (the stream is truncated).
-    keep_features: also return all pool_3 features (float32), for KID.
+    features_path: also write all pool_3 features (float32) there, for KID; the
+      result's `features` then reads them (a partial file is removed on error).
     inception_score_splits: splits for IS when the extractor gives logits.
     **extractor_kwargs: passed to the extractor (e.g. quantize, clip).
 
@@ -188,20 +193,27 @@ def compute_statistics(batches, extractor, num_samples, keep_features=False,
   """
   moments = MomentAccumulator()
   is_acc = None
-  kept = []
+  writer = features_path and feature_file.Writer(features_path, num_samples)
   chunk = getattr(extractor, "batch_size", None) or 64
-  for images in rebatch(in_background(batches), chunk, num_samples):
-    outputs = extractor(images, **extractor_kwargs)
-    pool = np.asarray(outputs["pool_3"])
-    moments.update(pool)
-    if keep_features:
-      kept.append(pool.astype(np.float32))
-    if "logits" in outputs:
-      if is_acc is None:
-        is_acc = InceptionScoreAccumulator(num_samples, inception_score_splits)
-      is_acc.update(outputs["logits"])
+  try:
+    for images in rebatch(in_background(batches), chunk, num_samples):
+      outputs = extractor(images, **extractor_kwargs)
+      pool = np.asarray(outputs["pool_3"])
+      moments.update(pool)
+      if writer:
+        writer.append(pool)
+      if "logits" in outputs:
+        if is_acc is None:
+          is_acc = InceptionScoreAccumulator(num_samples, inception_score_splits)
+        is_acc.update(outputs["logits"])
+    if writer:
+      writer.close()
+  except BaseException:
+    if writer:
+      writer.discard()
+    raise
   is_mean, is_std = is_acc.result() if is_acc else (None, None)
   return FeatureStatistics(
       num_samples=moments.n, mu=moments.mean, sigma=moments.covariance(),
-      features=np.concatenate(kept) if keep_features else None,
+      features=feature_file.FeatureFile(features_path) if writer else None,
       inception_score=is_mean, inception_score_std=is_std)

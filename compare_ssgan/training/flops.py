@@ -1,4 +1,5 @@
-"""FLOPs that a traced TensorFlow function executes: convolutions and matrix products.
+"""FLOPs that a traced TensorFlow function executes: convolutions and matrix products
+(MatMul, BatchMatMul, Einsum).
 
 Counted from the ops of the function's graph that run: those its outputs or its
 stateful ops (variable updates) depend on, which is what TF's function runtime keeps.
@@ -52,7 +53,23 @@ def _matmul_flops(op):
   return 2 * int(np.prod(_static_shape(op.outputs[0], op))) * k
 
 
-_COUNTERS = {"Conv2D": _conv_flops, "Conv2DBackpropInput": _conv_flops,
+def _einsum_flops(op):
+  """2 x the product of every index's size for two operands (TF's Einsum op takes one or
+  two); one operand is a transpose or a sum, no products."""
+  equation = op.get_attr("equation").decode()
+  terms = equation.split("->")[0].split(",")
+  if "." in equation or len(terms) != len(op.inputs):
+    raise ValueError(f"Cannot count the FLOPs of Einsum op {op.name!r}: equation "
+                     f"{equation!r} (ellipses are not handled).")
+  if len(terms) == 1:
+    return 0
+  sizes = {}
+  for term, tensor in zip(terms, op.inputs):
+    sizes.update(zip(term, _static_shape(tensor, op)))
+  return 2 * int(np.prod(list(sizes.values())))
+
+
+_COUNTERS = {"Conv2D": _conv_flops, "Einsum": _einsum_flops, "Conv2DBackpropInput": _conv_flops,
              "Conv2DBackpropFilter": _conv_flops, "MatMul": _matmul_flops,
              "BatchMatMul": _matmul_flops, "BatchMatMulV2": _matmul_flops,
              "BatchMatMulV3": _matmul_flops}
@@ -90,7 +107,7 @@ def graph_flops(graph):
   for op in _executed_ops(graph):
     if op.type in _COUNTERS:
       counts[op.type] += _COUNTERS[op.type](op)
-    elif "Conv" in op.type or "MatMul" in op.type or op.type == "Einsum":
+    elif "Conv" in op.type or "MatMul" in op.type:
       raise ValueError(f"Cannot count the FLOPs of {op.type} op {op.name!r}.")
     for attr, body in _function_graphs(graph, op):
       nested = graph_flops(body)

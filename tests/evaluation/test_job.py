@@ -3,6 +3,7 @@
 import glob
 import math
 import os
+import tempfile
 
 from absl import logging
 import gin
@@ -112,21 +113,34 @@ def _rows(model_dir, name="results.csv"):
   return results.ResultsFile(os.path.join(model_dir, "eval", name)).read()
 
 
-def _expected_fid(model_dir, level, seed=42):
+def _features(model_dir, level, seed=42):
   ext = FakeExtractor()
   real = ext(ToyDataset(model_dir).images[:N])["pool_3"]
   fakes = np.concatenate(list(FakeSampler(level).sample(N, seed, 5)))[:N]
-  return scores.frechet_distance_from_activations(real, ext(fakes)["pool_3"])
+  return real, ext(fakes)["pool_3"]
 
 
-def test_scores_each_checkpoint_once_and_stops_when_training_is_done(tmp_path):
+def _expected_fid(model_dir, level, seed=42):
+  return scores.frechet_distance_from_activations(*_features(model_dir, level, seed))
+
+
+def test_scores_each_checkpoint_once_and_stops_when_training_is_done(tmp_path,
+                                                                    monkeypatch):
+  scratch = tmp_path / "scratch"  # Where KID's fake features go while a set is scored.
+  scratch.mkdir()
+  monkeypatch.setattr(tempfile, "tempdir", str(scratch))
   model_dir = str(tmp_path / "run")
   trainer = Trainer(model_dir)
   trainer.save(100, 0.1)
   trainer.save(200, 0.3)
   trainer.finish()
   assert _run(model_dir) == [100, 200]
+  assert not list(scratch.iterdir())
   rows = _rows(model_dir)
+  kid_200 = [r for r in rows if r["step"] == 200 and r["metric"] == "kid"][0]
+  real, fake = _features(model_dir, 0.3)  # KID reads float32 features back from disk.
+  assert kid_200["value"] == pytest.approx(scores.kernel_inception_distance(
+      real.astype(np.float32), fake.astype(np.float32), 8)[0], rel=1e-6)
   assert {(r["step"], r["metric"]) for r in rows} == {
       (s, m) for s in (100, 200)
       for m in ("fid", "inception_score", "kid", "kid_stderr")}

@@ -81,7 +81,23 @@ def test_features_kept_when_needed_and_tampering_detected(tmp_path):
   with_features = real_stats.real_statistics(
       dataset, extractor, 16, stats_dir=stats_dir, keep_features=True)
   assert with_features.features.shape == (16, 10)
+  expected = CountingExtractor()(dataset.images[:16])["pool_3"].astype(np.float32)
+  np.testing.assert_array_equal(with_features.features[:], expected)
   assert extractor.images_seen == 32  # Recomputed once, for the features.
+  again = real_stats.real_statistics(dataset, extractor, 16, stats_dir=stats_dir,
+                                     keep_features=True)
+  assert extractor.images_seen == 32
+  np.testing.assert_array_equal(again.features[:], with_features.features[:])
+  features = next((tmp_path / "stats").glob("*.features.npy"))
+  data = bytearray(features.read_bytes())
+  data[-1] ^= 1
+  features.write_bytes(bytes(data))
+  extractor.images_seen = 0
+  real_stats.real_statistics(dataset, extractor, 16, stats_dir=stats_dir)
+  assert extractor.images_seen == 0  # The moments alone are still good.
+  real_stats.real_statistics(dataset, extractor, 16, stats_dir=stats_dir,
+                             keep_features=True)
+  assert extractor.images_seen == 16
   npz = next((tmp_path / "stats").glob("*.npz"))
   npz.write_bytes(npz.read_bytes()[:-10])
   extractor.images_seen = 0

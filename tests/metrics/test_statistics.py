@@ -63,15 +63,17 @@ def test_rebatch_errors():
 
 
 @pytest.mark.parametrize("splits", [1, 4])
-def test_compute_statistics_matches_batch_formulas(splits):
+def test_compute_statistics_matches_batch_formulas(splits, tmp_path):
   images = np.random.RandomState(1).rand(50, 3, 3, 1).astype(np.float32)
   extractor = LinearExtractor()
   stats = statistics.compute_statistics(
       _batches(images, [7, 7, 7, 7, 7, 7, 8]), extractor, 45,
-      keep_features=True, inception_score_splits=splits, quantize=True)
+      features_path=str(tmp_path / "features.npy"), inception_score_splits=splits,
+      quantize=True)
   calls = list(extractor.calls)
   expected = extractor(images[:45])
-  np.testing.assert_allclose(stats.features, expected["pool_3"], rtol=1e-6)
+  np.testing.assert_allclose(stats.features[:], expected["pool_3"], rtol=1e-6)
+  np.testing.assert_array_equal(np.load(tmp_path / "features.npy"), stats.features[:])
   mu, sigma = scores.moments(expected["pool_3"])
   np.testing.assert_allclose(stats.mu, mu, rtol=1e-6)
   np.testing.assert_allclose(stats.sigma, sigma, rtol=1e-5, atol=1e-12)
@@ -87,6 +89,19 @@ def test_compute_statistics_without_logits_or_features():
   images = np.random.RandomState(2).rand(9, 3, 3, 1).astype(np.float32)
   stats = statistics.compute_statistics([images], LinearExtractor(False), 9)
   assert stats.inception_score is None and stats.features is None
+
+
+def test_a_failed_stream_leaves_no_features_file(tmp_path):
+  images = np.random.RandomState(3).rand(12, 3, 3, 1).astype(np.float32)
+  images[9] = np.nan  # In the third extractor batch: the file exists by then.
+  with pytest.raises(statistics.NonFiniteImagesError):
+    statistics.compute_statistics([images[:8], images[8:]], LinearExtractor(), 12,
+                                  features_path=str(tmp_path / "features.npy"))
+  assert not list(tmp_path.iterdir())
+  with pytest.raises(ValueError, match="ended after 8 of 12"):
+    statistics.compute_statistics([images[:8]], LinearExtractor(), 12,
+                                  features_path=str(tmp_path / "features.npy"))
+  assert not list(tmp_path.iterdir())
 
 
 def test_in_background_keeps_order_and_works_ahead():

@@ -36,6 +36,18 @@ def test_training_step_counts_only_what_runs():
                     "MatMul": frozen_pass + 3 * dense_pass}
 
 
+def test_einsum_counts_every_index_combination_once():
+  a, b = _variable(N, 3, 4), _variable(N, 4, 5, 2)
+
+  @tf.function
+  def product():
+    # Like the augmentations' per-image interpolation; a transpose runs no products.
+    return tf.einsum("nij,njkc->nikc", a, b), tf.einsum("nij->nji", a)
+
+  counts = flops.function_flops(product.get_concrete_function())
+  assert counts == {"Einsum": 2 * N * 3 * 4 * 5 * 2}  # 2 x (n, i, j, k, c) combinations.
+
+
 def test_nested_calls_are_counted_and_loops_refused():
   w = _variable(4, 4)
   inner = tf.function(lambda x: tf.matmul(x, w))
