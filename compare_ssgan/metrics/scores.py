@@ -105,7 +105,7 @@ def kernel_inception_distance(real, fake, max_block_size=1024):
   with their `shape` and row slicing (a feature_file.FeatureFile): only one block of
   each is in memory at a time.
   """
-  if (len(real.shape) != 2 or len(fake.shape) != 2 or real.shape[1] != fake.shape[1]):
+  if len(real.shape) != 2 or len(fake.shape) != 2 or real.shape[1] != fake.shape[1]:
     raise ValueError(f"Bad activation shapes {real.shape} / {fake.shape}.")
   num_blocks = kid_num_blocks(len(real), len(fake), max_block_size)
   if min(len(real), len(fake)) < 2 * num_blocks:
