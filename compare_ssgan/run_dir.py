@@ -204,24 +204,28 @@ def discriminator_objects(gan, step):
   return {STEP: step, DISCRIMINATOR: gan.discriminator}
 
 
-def write_atomically(path, data):
-  """Writes str or bytes to a temporary file, then renames it over `path` (any gfile path).
+def _replace_atomically(path, fill):
+  """Has `fill(tmp)` write a temporary file beside `path`, then renames it over `path`.
 
   A crash leaves the old file or the new one, never half of one. The temporary name has
   the pid, so two writers never share one.
   """
   tf.io.gfile.makedirs(os.path.dirname(path) or ".")
   tmp = f"{path}{_ATOMIC_TEMP}{os.getpid()}"
-  with tf.io.gfile.GFile(tmp, "wb" if isinstance(data, bytes) else "w") as f:
-    f.write(data)
+  fill(tmp)
   tf.io.gfile.rename(tmp, path, overwrite=True)
   return path
+
+
+def write_atomically(path, data):
+  """Writes str or bytes to `path` (any gfile path) atomically (`_replace_atomically`)."""
+  def fill(tmp):
+    with tf.io.gfile.GFile(tmp, "wb" if isinstance(data, bytes) else "w") as f:
+      f.write(data)
+  return _replace_atomically(path, fill)
 
 
 def copy_atomically(source, path):
-  """Copies a file to `path` the way write_atomically writes (any gfile paths)."""
-  tf.io.gfile.makedirs(os.path.dirname(path) or ".")
-  tmp = f"{path}{_ATOMIC_TEMP}{os.getpid()}"
-  tf.io.gfile.copy(source, tmp, overwrite=True)
-  tf.io.gfile.rename(tmp, path, overwrite=True)
-  return path
+  """Copies a file to `path` (any gfile paths) atomically (`_replace_atomically`)."""
+  return _replace_atomically(
+      path, lambda tmp: tf.io.gfile.copy(source, tmp, overwrite=True))

@@ -69,9 +69,9 @@ def _einsum_flops(op):
   return 2 * int(np.prod(list(sizes.values())))
 
 
-_COUNTERS = {"Conv2D": _conv_flops, "Einsum": _einsum_flops, "Conv2DBackpropInput": _conv_flops,
-             "Conv2DBackpropFilter": _conv_flops, "MatMul": _matmul_flops,
-             "BatchMatMul": _matmul_flops, "BatchMatMulV2": _matmul_flops,
+_COUNTERS = {"Conv2D": _conv_flops, "Conv2DBackpropInput": _conv_flops,
+             "Conv2DBackpropFilter": _conv_flops, "Einsum": _einsum_flops,
+             "MatMul": _matmul_flops, "BatchMatMul": _matmul_flops, "BatchMatMulV2": _matmul_flops,
              "BatchMatMulV3": _matmul_flops}
 
 
