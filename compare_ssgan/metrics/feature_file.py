@@ -66,10 +66,13 @@ class FeatureFile:
   def __init__(self, path):
     self.path = path
     with tf.io.gfile.GFile(path, "rb") as f:
-      version = np.lib.format.read_magic(f)
-      if version != (1, 0):
-        raise ValueError(f"{path}: .npy format {version}, expected (1, 0).")
-      shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(f)
+      try:
+        version = np.lib.format.read_magic(f)
+        if version != (1, 0):
+          raise ValueError(f".npy format {version}, expected (1, 0)")
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(f)
+      except ValueError as e:
+        raise ValueError(f"{path} is not a features file (.npy): {e}.") from e
       self._offset = f.tell()
     if dtype != _DTYPE or fortran_order or len(shape) != 2:
       raise ValueError(f"{path}: {dtype} {shape} (fortran_order={fortran_order}), "

@@ -51,6 +51,9 @@ def test_a_truncated_or_foreign_file_is_refused(tmp_path):
   np.save(tmp_path / "d.npy", np.ones((20, 4)))  # float64
   with pytest.raises(ValueError, match="expected C-order float32"):
     feature_file.FeatureFile(str(tmp_path / "d.npy"))
+  (tmp_path / "x.npy").write_bytes(b"garbage")
+  with pytest.raises(ValueError, match=r"x\.npy is not a features file"):
+    feature_file.FeatureFile(str(tmp_path / "x.npy"))
 
 
 def test_sha256_matches_hashlib(tmp_path):
