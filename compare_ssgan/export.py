@@ -11,23 +11,29 @@ The SavedModel (`export`) needs neither compare_ssgan nor gin to run:
 
 Truncation is a rule for drawing z (compare_ssgan.gans.latents: a normal z truncated to
 [-t, t] by inverse CDF, a uniform z from U[-t, t]), not an operation on a given z, so the
-signature takes z as drawn; `sample` and the sample command draw it, with the run's
-evaluation truncation (metadata.json: z_truncation) or another one. Next to the SavedModel,
-metadata.json holds what a user needs to draw z and read the images, the step, and the
-run's config.gin.
+signature takes z as drawn; `sample` and `--mode=sample` draw it with
+`latents.seeded_latents`, the evaluator's convention (seed s gives the evaluator's fakes of
+seed s), with the run's evaluation truncation (metadata.json: z_truncation) or another one.
+Next to the SavedModel, metadata.json holds what a user needs to draw z and read the
+images, the step, and the run's config.gin.
+
+`write_samples` writes samples as an `.npz` (`images` float32 NHWC in [0, 1], unrounded, as
+the two-set compare command reads it, and `labels` for a conditional generator) or as one
+PNG a sample in a directory.
 """
+import io
+import dataclasses
 import json
 import os
 
-import gin
 import numpy as np
 import tensorflow as tf
 
 from compare_ssgan import run_dir
+from compare_ssgan import runs
+from compare_ssgan.evaluation import evaluator
 from compare_ssgan.gans import latents
-from compare_ssgan.gans import randomness
-from compare_ssgan.gans.terms import base as terms_base
-from compare_ssgan.training import restore
+from compare_ssgan.training import summaries
 
 METADATA = "metadata.json"
 SIGNATURE = "serving_default"
@@ -52,37 +58,26 @@ class _ServingGenerator(tf.Module):
                                input_signature=[z_spec])
 
 
-def _eval_z_prior():
-  """(distribution, truncation) that the evaluator draws z with: gin's `eval/z.*`."""
-  bindings = gin.get_bindings("eval/z")
-  return bindings.get("distribution", "uniform"), bindings.get("truncation")
-
-
-def _latent_terms(gan):
-  """Names of the terms that put structure into z (InfoGAN's codes): not drawn by `sample`."""
-  return [term.name for term in gan.terms if type(term).transform_latents
-          is not terms_base.AuxiliaryTerm.transform_latents]
-
-
 def _metadata(model_dir, sampler):
-  distribution, truncation = _eval_z_prior()
+  prior = sampler.prior
   height, width, channels = sampler.image_shape
   with tf.io.gfile.GFile(run_dir.config_path(model_dir)) as f:
     gin_config = f.read()
   return {
       "signature": SIGNATURE, "step": sampler.step, "checkpoint": sampler.checkpoint_path,
-      "use_ema": sampler.use_ema, "z_dim": sampler.gan.z_dim, "z_distribution": distribution,
-      "z_truncation": truncation, "z_latent_terms": _latent_terms(sampler.gan),
-      "num_classes": sampler.num_classes,
-      "conditional": bool(sampler.gan.conditional), "resolution": [height, width],
-      "channels": channels, "image_range": [0.0, 1.0], "gin_config": gin_config}
+      "use_ema": sampler.use_ema, "z_dim": prior.z_dim, "z_distribution": prior.distribution,
+      "z_truncation": prior.truncation, "z_latent_terms": sampler.gan.latent_terms(),
+      "num_classes": sampler.num_classes, "conditional": bool(prior.num_classes),
+      "resolution": [height, width], "channels": channels, "image_range": [0.0, 1.0],
+      "sample_batch_size": evaluator.EvalOptions().sample_batch_size,
+      "gin_config": gin_config}
 
 
 def _restore(model_dir, checkpoint_path=None, use_ema=None):
   """(_ServingGenerator, metadata) of a run whose config.gin is already parsed."""
-  sampler = restore.load_sampler(model_dir, checkpoint_path, use_ema=use_ema)
-  module = _ServingGenerator(sampler.generator, sampler.gan.z_dim,
-                             sampler.num_classes if sampler.gan.conditional else 0)
+  sampler = runs.TrainedRun(model_dir).load_sampler(checkpoint_path, use_ema=use_ema)
+  module = _ServingGenerator(sampler.generator, sampler.prior.z_dim,
+                             sampler.prior.num_classes)
   return module, _metadata(model_dir, sampler)
 
 
@@ -90,41 +85,39 @@ def export(model_dir, export_dir=None, checkpoint_path=None, use_ema=None,
            overwrite=False):
   """Writes the run's generator (its EMA one where it has one) as a SavedModel.
 
-  The run's config.gin must be parsed first (restore.parse_run_config; main.py does it).
+  The run's config.gin must be parsed first (runs.parse_run_config; main.py does it).
   `export_dir` defaults to <model_dir>/export/<step>; an existing non-empty one is refused
-  unless `overwrite`. The export is written beside it and renamed into place, so a crash
-  never leaves a half-written one. Returns export_dir.
+  unless `overwrite`. The export is written beside it and put in place whole
+  (run_dir.replace_directory_atomically). Returns export_dir.
   """
   module, metadata = _restore(model_dir, checkpoint_path, use_ema)
   export_dir = export_dir or run_dir.export_path(model_dir, metadata["step"])
   if not overwrite and tf.io.gfile.exists(export_dir) and tf.io.gfile.listdir(export_dir):
     raise FileExistsError(f"Export directory {export_dir!r} exists and is not empty "
                           "(--overwrite replaces it).")
-  temporary = f"{export_dir.rstrip('/')}.tmp-{os.getpid()}"
-  tf.saved_model.save(module, temporary,
-                      signatures={SIGNATURE: module.serve.get_concrete_function()})
-  run_dir.write_atomically(os.path.join(temporary, METADATA),
-                           json.dumps(metadata, indent=2) + "\n")
-  if tf.io.gfile.exists(export_dir):
-    tf.io.gfile.rmtree(export_dir)
-  tf.io.gfile.rename(temporary, export_dir)
-  return export_dir
+
+  def write(directory):
+    tf.saved_model.save(module, directory,
+                        signatures={SIGNATURE: module.serve.get_concrete_function()})
+    run_dir.write_atomically(os.path.join(directory, METADATA),
+                             json.dumps(metadata, indent=2) + "\n")
+
+  return run_dir.replace_directory_atomically(export_dir, write)
 
 
-def load(source):
-  """(generate(z, labels) -> images, metadata) of an export directory or a run's model_dir.
+def is_export(path):
+  """Whether `path` is an export directory (a SavedModel written by `export`)."""
+  return tf.io.gfile.exists(os.path.join(path, _SAVED_MODEL))
 
-  A model_dir's config.gin is parsed over the current gin config and its latest
-  checkpoint restored, as `export` would write it.
-  """
-  if tf.io.gfile.exists(os.path.join(source, _SAVED_MODEL)):
-    with tf.io.gfile.GFile(os.path.join(source, METADATA)) as f:
-      metadata = json.load(f)
-    signature = tf.saved_model.load(source).signatures[metadata["signature"]]
-  else:
-    restore.parse_run_config(source)
-    module, metadata = _restore(source)
-    signature = module.serve
+
+def load(export_dir):
+  """(generate(z, labels) -> images, metadata) of an export directory."""
+  if not is_export(export_dir):
+    raise FileNotFoundError(f"{export_dir!r} is not an export: it has no {_SAVED_MODEL} "
+                            "(write one with --mode=export).")
+  with tf.io.gfile.GFile(os.path.join(export_dir, METADATA)) as f:
+    metadata = json.load(f)
+  signature = tf.saved_model.load(export_dir).signatures[metadata["signature"]]
 
   def generate(z, labels):
     inputs = {"z": z} if labels is None else {"z": z, "labels": labels}
@@ -133,29 +126,49 @@ def load(source):
   return generate, metadata
 
 
-def sample(source, num_examples, seed=0, truncation=None, batch_size=64):
+def prior_of(metadata):
+  """The LatentPrior an export's metadata records (the evaluator's)."""
+  return latents.LatentPrior(
+      metadata["z_dim"], metadata["z_distribution"], metadata["z_truncation"],
+      metadata["num_classes"] if metadata["conditional"] else 0)
+
+
+def sample(export_dir, num_examples, seed=0, truncation=None, batch_size=None):
   """(images float32 [N, H, W, C] in [0, 1], labels int32 [N] or None), reproducible in seed.
 
-  z is drawn from the run's prior with `truncation`, default the run's evaluation one
-  (metadata z_truncation); a conditional generator gets uniform random labels.
+  The evaluator's draws (`latents.seeded_latents`) in its batches (`batch_size`, default
+  the run's `evaluation.sample_batch_size`, metadata sample_batch_size): with the run's
+  evaluation truncation these are the images the evaluator scores for the same seed;
+  `truncation` draws z with another one.
   """
-  generate, metadata = load(source)
+  generate, metadata = load(export_dir)
   if metadata["z_latent_terms"]:
     raise NotImplementedError(
-        f"{source}: z of this run carries the structure of {metadata['z_latent_terms']} "
-        "(e.g. InfoGAN codes), which `sample` does not draw; feed the SavedModel such z.")
-  truncation = metadata["z_truncation"] if truncation is None else truncation
-  base = tf.constant([seed, 11], tf.int32)
+        f"{export_dir}: z of this run carries the structure of "
+        f"{metadata['z_latent_terms']} (e.g. InfoGAN codes), which `sample` does not draw; "
+        "sample the run's model_dir instead, or feed the SavedModel such z.")
+  prior = prior_of(metadata)
+  if truncation is not None:
+    prior = dataclasses.replace(prior, truncation=truncation)
   images, labels = [], []
-  for index, start in enumerate(range(0, num_examples, batch_size)):
-    size = min(batch_size, num_examples - start)
-    batch_seed = randomness.fold_in(base, index)
-    z = latents.sample_z(size, metadata["z_dim"], randomness.fold_in(batch_seed, "z"),
-                         distribution=metadata["z_distribution"], truncation=truncation)
-    batch_labels = None
-    if metadata["conditional"]:
-      batch_labels = latents.sample_labels(size, metadata["num_classes"],
-                                           randomness.fold_in(batch_seed, "labels"))
+  for _, z, batch_labels in latents.seeded_latents(
+      prior, num_examples, seed, batch_size or metadata.get("sample_batch_size", 64)):
+    if batch_labels is not None:
       labels.append(batch_labels.numpy())
     images.append(np.asarray(generate(z, batch_labels), np.float32))
   return np.concatenate(images), (np.concatenate(labels) if labels else None)
+
+
+def write_samples(out, images, labels):
+  """Writes samples to `out`: a `.npz` file, or a directory of PNGs (see the docstring)."""
+  if out.endswith(".npz"):
+    arrays = {"images": images} if labels is None else {"images": images, "labels": labels}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    run_dir.write_atomically(out, buffer.getvalue())
+    return
+  tf.io.gfile.makedirs(out)
+  digits = len(str(len(images) - 1))
+  for index, image in enumerate(images):
+    summaries.write_png(os.path.join(out, f"{index:0{digits}d}.png"),
+                        summaries.image_grid(image[None], num_columns=1))

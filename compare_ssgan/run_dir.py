@@ -23,6 +23,7 @@ Temporaries the trainer owns, left behind only by a crash or a failed write:
   ckpt-<step>_temp/           a checkpoint save in progress (tf.train's sharded save)
   checkpoint.tmp<hex>         the state file being rewritten (tf.io's atomic write)
   <file>.tmp-<pid>            `write_atomically` of config.gin, operative_config.gin, TRAIN_DONE
+  export/<step>.tmp-<pid>     an export being written (`replace_directory_atomically`)
 """
 import os
 import re
@@ -215,6 +216,40 @@ def _replace_atomically(path, fill):
   fill(tmp)
   tf.io.gfile.rename(tmp, path, overwrite=True)
   return path
+
+
+def replace_directory_atomically(path, fill):
+  """Has `fill(tmp)` write a directory beside `path`, then puts it in place of `path`.
+
+  A crash leaves the old directory or the new one in place, never half of one; what a dead
+  writer left beside it (`<path>.tmp-<pid>` of a process that no longer runs on this host)
+  is removed first.
+  """
+  parent, name = os.path.split(path.rstrip("/"))
+  parent = parent or "."
+  tf.io.gfile.makedirs(parent)
+  for entry in tf.io.gfile.listdir(parent):
+    entry = entry.rstrip("/")
+    match = re.fullmatch(rf"{re.escape(name)}{re.escape(_ATOMIC_TEMP)}(\d+)", entry)
+    if match and not _process_alive(int(match.group(1))):
+      logging.warning("Removing %s, left half-written by an earlier process.", entry)
+      _remove(os.path.join(parent, entry))
+  tmp = os.path.join(parent, f"{name}{_ATOMIC_TEMP}{os.getpid()}")
+  _remove(tmp)
+  fill(tmp)
+  _remove(path)
+  tf.io.gfile.rename(tmp, path)
+  return path
+
+
+def _process_alive(pid):
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
 
 
 def write_atomically(path, data):

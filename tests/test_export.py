@@ -1,16 +1,20 @@
-"""The exported SavedModel runs without compare_ssgan and matches the checkpoint's G."""
+"""Exports and sampling: the SavedModel runs without compare_ssgan and matches the
+checkpoint's G; the evaluator, --mode=sample and an export draw the same fakes for a seed."""
 import json
 import os
 import subprocess
 import sys
 
+import gin
 import numpy as np
 import pytest
 
 from compare_ssgan import export
 from compare_ssgan import run_dir
+from compare_ssgan import runs
+from compare_ssgan.evaluation import evaluator
+from compare_ssgan.evaluation import job
 from compare_ssgan.metrics import compare
-from compare_ssgan.training import restore
 from tests.training import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,13 +44,13 @@ def ema_run(tmp_path_factory):
 
 
 def _expected(model_dir, z, labels, use_ema):
-  sampler = restore.load_sampler(model_dir, use_ema=use_ema)
+  sampler = runs.TrainedRun(model_dir).load_sampler(use_ema=use_ema)
   return sampler.generator(z, labels, training=False).numpy()
 
 
 def test_saved_model_runs_without_compare_ssgan_and_matches_the_ema_generator(
     ema_run, tmp_path):
-  restore.parse_run_config(ema_run)
+  runs.parse_run_config(ema_run)
   export_dir = export.export(ema_run)
   assert export_dir == run_dir.export_path(ema_run, 2)
   with open(os.path.join(export_dir, export.METADATA)) as f:
@@ -72,34 +76,62 @@ def test_saved_model_runs_without_compare_ssgan_and_matches_the_ema_generator(
   assert export.export(ema_run, overwrite=True) == export_dir
 
 
-def test_sample_npz_is_seeded_and_equal_from_the_export_and_the_checkpoint(
-    ema_run, tmp_path):
-  restore.parse_run_config(ema_run)
-  export_dir = export.export(ema_run, str(tmp_path / "exported"))
-  images, labels = export.sample(export_dir, 5, seed=3, batch_size=2)
-  assert images.dtype == np.float32 and images.shape == (5, 32, 32, 1)
-  assert images.min() >= 0 and images.max() <= 1
-  assert labels.dtype == np.int32 and labels.shape == (5,)
-  again, again_labels = export.sample(ema_run, 5, seed=3, batch_size=2)
-  np.testing.assert_allclose(again, images, atol=1e-6)
-  np.testing.assert_array_equal(again_labels, labels)
-  assert not np.allclose(export.sample(export_dir, 5, seed=4)[0], images)
-  path = str(tmp_path / "fakes.npz")
-  # From the model_dir, in a process that has imported no evaluation code before it parses
-  # the run's config.gin (which binds evaluation.*).
-  subprocess.run([sys.executable, "-m", "compare_ssgan.sample", f"--source={ema_run}",
-                  "--num=5", "--seed=3", "--batch_size=2", f"--out={path}"],
-                 cwd=ROOT, check=True)
+class RecordingExtractor:
+  """Records the images the evaluator extracts features of."""
+  batch_size = 8
+  feature_id = "r" * 64
+
+  def __init__(self):
+    self.images = []
+
+  def __call__(self, images, **kwargs):
+    del kwargs
+    self.images.append(np.array(images))
+    flat = images.reshape(len(images), -1)[:, :6].astype(np.float64)
+    return {"pool_3": np.concatenate([flat, np.sin(5 * flat)], 1)}
+
+
+def _sample_mode(tmp_path, out, *source_and_flags):
+  """Runs `main --mode=sample` in a fresh process; returns the .npz's (images, labels)."""
+  path = str(tmp_path / out)
+  subprocess.run([sys.executable, "-m", "compare_ssgan.main", "--mode=sample",
+                  *source_and_flags, f"--sample_out={path}"], cwd=ROOT, check=True)
   with np.load(path) as written:
-    np.testing.assert_allclose(written["images"], images, atol=1e-6)
-    np.testing.assert_array_equal(written["labels"], labels)
-  count, batches = compare.image_set(path, batch_size=4)
+    return written["images"], written["labels"]
+
+
+def test_the_evaluator_the_sample_mode_and_an_export_draw_the_same_fakes(ema_run, tmp_path):
+  runs.parse_run_config(ema_run)
+  gin.parse_config("evaluation.sample_batch_size = 2\nevaluation.seed = 3\n"
+                   "evaluation.num_samples = 5\nevaluation.metrics = ['fid']")
+  extractor = RecordingExtractor()
+  job.run_eval(runs.TrainedRun(ema_run), extractor=extractor, rescore=True,
+               options=evaluator.EvalOptions(real_stats_dir=str(tmp_path / "stats")))
+  scored = np.concatenate(extractor.images)[-5:]  # The reals come first, then the fakes.
+  export_dir = export.export(ema_run, str(tmp_path / "exported"))
+
+  from_run, run_labels = _sample_mode(
+      tmp_path, "run.npz", f"--model_dir={ema_run}", "--num_samples=5", "--sample_seed=3",
+      "--gin_bindings=evaluation.sample_batch_size = 2")
+  from_export, export_labels = _sample_mode(
+      tmp_path, "export.npz", f"--export_dir={export_dir}", "--num_samples=5",
+      "--sample_seed=3")
+  assert from_run.shape == (5, 32, 32, 1) and run_labels.shape == (5,)
+  np.testing.assert_allclose(from_run, scored, atol=1e-6)
+  np.testing.assert_allclose(from_export, scored, atol=1e-6)
+  np.testing.assert_array_equal(export_labels, run_labels)
+  # The check can fail: another seed, or another batching of the draws, gives other fakes.
+  other_seed, _ = export.sample(export_dir, 5, seed=4)
+  other_batches, _ = export.sample(export_dir, 5, seed=3, batch_size=5)
+  assert np.abs(other_seed - scored).max() > 1e-3
+  assert np.abs(other_batches - scored).max() > 1e-3
+  count, batches = compare.image_set(str(tmp_path / "run.npz"), batch_size=4)
   assert count == 5 and sum(len(b) for b in batches) == 5
 
 
-def test_refuses_a_missing_or_half_written_model_dir(tmp_path):
+def test_refuses_a_missing_export_or_a_half_written_model_dir(tmp_path):
   missing = str(tmp_path / "missing")
-  with pytest.raises(FileNotFoundError, match="missing"):
+  with pytest.raises(FileNotFoundError, match="missing.* is not an export"):
     export.load(missing)
   # Started, and crashed while writing its first checkpoint.
   half_written = str(tmp_path / "half_written")
@@ -108,22 +140,31 @@ def test_refuses_a_missing_or_half_written_model_dir(tmp_path):
   run_dir.write_atomically(run_dir.checkpoint_state_path(half_written),
                            'model_checkpoint_path: "ckpt-2"\n')
   with pytest.raises(FileNotFoundError, match="No checkpoint in .*half_written"):
-    export.load(half_written)
+    runs.TrainedRun(half_written).load_sampler()
 
 
-def test_sample_refuses_z_with_infogan_codes_it_cannot_draw(tmp_path):
+def test_an_export_refuses_to_sample_z_with_infogan_codes_the_run_can(tmp_path):
   model_dir = str(tmp_path / "run")
   helpers.make_trainer(model_dir, "Trainer.training_steps = 2\n"
                        "GAN.auxiliary_terms = [@infogan()]\n"
                        "infogan.categorical_dims = (4,)\ninfogan.num_continuous = 0").train()
+  export_dir = export.export(model_dir)
   with pytest.raises(NotImplementedError, match="infogan"):
-    export.sample(model_dir, 2)
+    export.sample(export_dir, 2)
+  images = np.concatenate(list(runs.TrainedRun(model_dir).load_sampler().sample(3, seed=1)))
+  assert images.shape == (3, 32, 32, 1)
 
 
-def test_sample_refuses_an_out_path_that_is_neither_npz_nor_a_directory(tmp_path):
-  out = subprocess.run([sys.executable, "-m", "compare_ssgan.sample", f"--source={tmp_path}",
-                        "--num=2", f"--out={tmp_path}/fakes.npy"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=300, check=False)
-  assert out.returncode != 0
-  assert "fakes.npy: expected a .npz file or a directory" in out.stderr
-  assert not (tmp_path / "fakes.npy").exists()
+def test_the_sample_mode_refuses_bad_flags_before_any_work(tmp_path):
+  for flags_, message in (
+      ([f"--model_dir={tmp_path}", "--num_samples=2", f"--sample_out={tmp_path}/f.npy"],
+       "f.npy: expected a .npz file or a directory"),
+      ([f"--model_dir={tmp_path}", f"--export_dir={tmp_path}", "--num_samples=2",
+        f"--sample_out={tmp_path}/f.npz"], "one source"),
+      ([f"--model_dir={tmp_path}", "--num_samples=0", f"--sample_out={tmp_path}/f.npz"],
+       "--num_samples >= 1; got 0")):
+    out = subprocess.run([sys.executable, "-m", "compare_ssgan.main", "--mode=sample",
+                          *flags_], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert out.returncode != 0 and message in out.stderr, (flags_, out.stderr[-2000:])
+  assert not os.listdir(tmp_path)

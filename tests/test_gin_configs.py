@@ -12,7 +12,7 @@ import gin
 import pytest
 import tensorflow_datasets as tfds
 
-from compare_ssgan import configurables  # pylint: disable=unused-import
+import compare_ssgan  # pylint: disable=unused-import  (registers every gin configurable)
 from compare_ssgan import gin_files
 from compare_ssgan.architectures import normalization
 from compare_ssgan.gans import gan

@@ -54,8 +54,9 @@ def test_train_and_eval_then_continuous_eval(tmp_path):
   assert sorted({int(r["step"]) for r in rows if r["metric"] == "probe_top1_block3"}) == [0, 20]
   assert sorted(fid) == [20] and all(math.isfinite(v) and v > 0 for v in fid.values())
   # It ends by printing its report table (FID/KID at the final and best step) ...
-  table = out.stdout[out.stdout.index("All cells"):]
+  table = out.stdout[out.stdout.index(f"{model_dir}: generator, N = 100"):]
   assert "FID (final)" in table and "KID (best)" in table and f"{fid[20]:.2f}" in table
+  assert "probe_top1_block3 (best)" in table
   # ... and its folder holds the curves.
   assert os.path.getsize(os.path.join(model_dir, "curves.png")) > 0
 

@@ -1,5 +1,7 @@
 """The run directory contract: checkpoint names, the done marker, atomic writes."""
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -55,3 +57,35 @@ def test_removes_only_the_trainers_stale_temporaries(tmp_path):
       str(tmp_path / name) for name in stale)
   assert sorted(os.listdir(tmp_path)) == sorted(kept + ["eval"])
   assert os.listdir(tmp_path / "eval") == ["results.csv.tmp-5"]
+
+
+def test_a_directory_is_replaced_whole_and_a_dead_writers_temporary_removed(tmp_path):
+  target = tmp_path / "export" / "5"
+  dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                        capture_output=True, text=True, check=True)
+  stale = tmp_path / "export" / f"5.tmp-{int(dead.stdout)}"  # Its writer has exited.
+  stale.mkdir(parents=True)
+  live = tmp_path / "export" / f"5.tmp-{os.getppid()}"  # A live process's: left alone.
+  live.mkdir()
+
+  def write(name):
+    def fill(directory):
+      os.makedirs(directory)
+      with open(os.path.join(directory, "metadata.json"), "w") as f:
+        f.write(name)
+    return fill
+
+  run_dir.replace_directory_atomically(str(target), write("first"))
+  assert (target / "metadata.json").read_text() == "first"
+  assert not stale.exists() and live.exists()
+
+  def crash(directory):
+    write("half")(directory)
+    raise RuntimeError("killed mid-write")
+
+  with pytest.raises(RuntimeError):
+    run_dir.replace_directory_atomically(str(target), crash)
+  assert (target / "metadata.json").read_text() == "first"  # The old one stays whole.
+  run_dir.replace_directory_atomically(str(target), write("second"))
+  assert (target / "metadata.json").read_text() == "second"
+  assert sorted(os.listdir(tmp_path / "export")) == ["5", live.name]

@@ -29,6 +29,7 @@ from compare_ssgan.gans.terms import latent_consistency
 from compare_ssgan.gans.terms import rotation
 from compare_ssgan.gans.terms import simclr_augmentations
 from compare_ssgan.metrics import extractor
+from compare_ssgan.metrics import tasks
 from tests.training import helpers
 
 SEED = tf.constant([1, 2], tf.int32)
@@ -100,7 +101,8 @@ BAD_KNOBS = [
     ("dataset.resolution", lambda: datasets.get_dataset(resolution=True)),
     ("evaluation.sample_batch_size",
      lambda: evaluator.EvalOptions(sample_batch_size=0)),
-    ("evaluation.kid_block_size", lambda: evaluator.EvalOptions(kid_block_size=1)),
+    ("kid.block_size", lambda: tasks.KernelInceptionDistance(block_size=1)),
+    ("inception_score.splits", lambda: tasks.InceptionScore(splits=0)),
     ("evaluation.timeout_secs", lambda: evaluator.EvalOptions(timeout_secs=-1.0)),
     ("evaluation.results_format", lambda: evaluator.EvalOptions(results_format="xml")),
     ("inception.InceptionExtractor.batch_size",

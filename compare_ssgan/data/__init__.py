@@ -1,1 +1,5 @@
-"""Datasets: registry, TFDS and local sources, tf.data input pipelines."""
+"""Datasets (TFDS and local sources), compare_gan's preprocessing, the resumable pipeline."""
+# Every module with gin configurables, so that importing the package registers them.
+# pylint: disable=unused-import
+from compare_ssgan.data import datasets
+from compare_ssgan.data import transforms

@@ -1,15 +1,15 @@
-"""Scores one generator against cached real statistics (compare_gan protocol), and
-D with the representation probe (metrics/probe.py).
+"""Scores one checkpoint with the configured metric tasks (metrics/tasks.py).
 
-N fakes per repeat from `sampler.sample(N, seed, batch_size)`, the same seeds
-for every checkpoint (seed, seed + 1, ... per repeat), compared with the same
-real statistics. Fakes are G's float output x255, not quantized or clipped
-unless asked. A generator that outputs NaN/inf gets NaN results and a warning.
+Tasks that need Inception outputs are scored on N fakes per repeat from
+`sampler.sample(N, seed, batch_size)`, the same seeds for every checkpoint (seed,
+seed + 1, ... per repeat), against the same real statistics (compare_gan's
+protocol). Fakes are G's float output x255, not quantized or clipped unless
+asked. A generator that outputs NaN/inf gets NaN results and a warning. Tasks
+that need D (the representation probe) are scored once per checkpoint.
 """
 
 import dataclasses
 import math
-import os
 import tempfile
 import time
 from typing import Optional, Tuple
@@ -20,12 +20,8 @@ import numpy as np
 
 from compare_ssgan import validate
 from compare_ssgan.evaluation import results
-from compare_ssgan.metrics import probe as probe_lib
 from compare_ssgan.metrics import statistics
 from compare_ssgan.metrics import tasks as tasks_lib
-
-# What `evaluation.metrics` accepts: the Inception metrics and the D probe.
-METRICS = tasks_lib.NAMES + (probe_lib.NAME,)
 
 
 @gin.configurable("evaluation")
@@ -40,19 +36,17 @@ class EvalOptions:
     use_ema: evaluate the EMA generator (True) or the raw one (False); None:
       the EMA one exactly when the run has one (its `GAN.g_use_ema`), as
       compare_gan does.
-    metrics: subset of METRICS: the Inception metrics tasks.NAMES (IS needs
-      TF's GraphDef weights) and "probe" (D's representation probe; needs a
-      labelled dataset; its protocol is `probe.*`). Default: the Inception
-      ones.
-    inception_metrics_every_steps: compute the Inception metrics only at
-      checkpoints whose step is a positive multiple of this, and at the run's
-      final step (`Trainer.training_steps`); None: at every checkpoint, step 0
-      too. The probe runs at every checkpoint (it costs seconds, a FID minutes
-      on a CPU).
+    metrics: registered metric tasks (tasks.names()): "fid", "kid",
+      "inception_score" (needs TF's GraphDef weights), "probe" (D's
+      representation probe; needs a labelled dataset), ...; each task's own
+      knobs are `<name>.*` (e.g. `kid.block_size`). Default: the Inception ones.
+    inception_metrics_every_steps: compute the tasks that score G's fakes only
+      at checkpoints whose step is a positive multiple of this, and at the
+      run's final step (`Trainer.training_steps`); None: at every checkpoint,
+      step 0 too. Tasks that need D (the probe) run at every checkpoint (they
+      cost seconds, a FID minutes on a CPU).
     seed: seed of the first repeat.
     sample_batch_size: generator batch size (compare_gan: 64).
-    inception_score_splits: 1 = compare_gan (all at once); 10 = original IS.
-    kid_block_size: KID block size (TF-GAN: 1024).
     quantize_fakes: round fakes to 8-bit levels first.
     clip_fakes: clip fakes to [0, 1] first.
     results_format: "csv" or "jsonl".
@@ -65,12 +59,10 @@ class EvalOptions:
   num_samples: int = 10000
   repeats: int = 1
   use_ema: Optional[bool] = None
-  metrics: Tuple[str, ...] = tasks_lib.NAMES
+  metrics: Tuple[str, ...] = ("fid", "inception_score", "kid")
   inception_metrics_every_steps: Optional[int] = None
   seed: int = 42
   sample_batch_size: int = 64
-  inception_score_splits: int = 1
-  kid_block_size: int = 1024
   quantize_fakes: bool = False
   clip_fakes: bool = False
   results_format: str = "csv"
@@ -79,10 +71,10 @@ class EvalOptions:
   real_stats_dir: Optional[str] = None
 
   def __post_init__(self):
-    unknown = sorted(set(self.metrics) - set(METRICS))
+    unknown = sorted(set(self.metrics) - set(tasks_lib.names()))
     if unknown:
       raise ValueError(f"Unknown metrics {unknown} in evaluation.metrics="
-                       f"{tuple(self.metrics)}; known: {METRICS}.")
+                       f"{tuple(self.metrics)}; known: {tasks_lib.names()}.")
     if self.inception_metrics_every_steps is not None:
       validate.integer("evaluation.inception_metrics_every_steps",
                        self.inception_metrics_every_steps, minimum=1)
@@ -94,11 +86,6 @@ class EvalOptions:
     validate.integer("evaluation.seed", self.seed, minimum=0)
     validate.integer("evaluation.sample_batch_size", self.sample_batch_size,
                      minimum=1)
-    validate.integer("evaluation.inception_score_splits",
-                     self.inception_score_splits, minimum=1)
-    # KID's unbiased MMD needs two samples per block.
-    validate.integer("evaluation.kid_block_size", self.kid_block_size,
-                     minimum=2)
     validate.boolean("evaluation.quantize_fakes", self.quantize_fakes)
     validate.boolean("evaluation.clip_fakes", self.clip_fakes)
     validate.choice("evaluation.results_format", self.results_format,
@@ -110,33 +97,35 @@ class EvalOptions:
                       min_inclusive=False)
 
 
+def protocol_configurables():
+  """The gin configurables of the evaluation protocol, which do not change training: the
+  evaluator's, the Inception extractor's and every metric task's."""
+  return ("evaluation", "inception.InceptionExtractor") + tasks_lib.names()
+
+
 def metric_tasks(options, has_logits):
-  """The requested Inception metrics this extractor can compute, as tasks."""
-  return tasks_lib.available(
-      tasks_lib.make_tasks(
-          [name for name in options.metrics if name in tasks_lib.NAMES],
-          inception_score_splits=options.inception_score_splits,
-          kid_block_size=options.kid_block_size), has_logits)
+  """The requested tasks this extractor can serve: (fake-scoring tasks, D tasks)."""
+  tasks = tasks_lib.make_tasks(options.metrics, has_logits)
+  return ([t for t in tasks if t.scores_fakes],
+          [t for t in tasks if not t.scores_fakes])
 
 
 def score_fakes(sampler, extractor, real, tasks, options, seed):
   """{value name: float} for one fake set; all NaN if G output NaN/inf."""
-  # KID's fake features go to a local file for this set only (memory flat in N).
+  # Fake features that tasks keep go to a local file for this set only (memory flat in N).
   with tempfile.TemporaryDirectory(prefix="compare_ssgan_fake_features_") as scratch:
     try:
-      fake = statistics.compute_statistics(
+      fake = tasks_lib.inception_statistics(
           sampler.sample(options.num_samples, seed, options.sample_batch_size),
-          extractor, options.num_samples,
-          features_path=(os.path.join(scratch, "features.npy")
-                         if tasks_lib.keeps_features(tasks) else None),
-          inception_score_splits=options.inception_score_splits,
+          extractor, options.num_samples, tasks, scratch,
           quantize=options.quantize_fakes, clip=options.clip_fakes)
     except statistics.NonFiniteImagesError as e:
       logging.warning("Generator output is not finite (%s); recording NaN.", e)
       return {name: math.nan for task in tasks for name in task.value_names()}
     values = {}
+    inputs = tasks_lib.EvalInputs(real=real, fake=fake)
     for task in tasks:
-      values.update(task.compute(real, fake))
+      values.update(task.compute(inputs))
     return values
 
 
@@ -166,26 +155,31 @@ def evaluate_generator(step, checkpoint, sampler, extractor, real, tasks,
   return rows
 
 
-def inception_metrics_due(step, options, final_step):
-  """Whether the Inception metrics are computed at this checkpoint."""
+def fake_tasks_due(step, options, final_step):
+  """Whether the tasks that score G's fakes are computed at this checkpoint."""
   every = options.inception_metrics_every_steps
   # Not at step 0: the untrained G's FID says nothing a study pays minutes for.
   return every is None or (step > 0 and step % every == 0) or step == final_step
 
 
-def evaluate_discriminator(step, checkpoint, discriminator, reals, probe_options,
-                           options, use_ema):
-  """The probe's rows, one per D block, in the Inception metrics' row set.
+def evaluate_discriminator(step, checkpoint, discriminator, dataset, tasks, options,
+                           use_ema):
+  """The rows of the tasks that need D (the probe: one per D block), in the set of rows
+  of the fake-scoring tasks.
 
-  They carry that set's key (n = evaluation.num_samples, the first seed), not the
-  probe's own counts (`probe.num_train` / `num_test`), so that one checkpoint's
-  evaluation stays one set of rows.
+  They carry that set's key (n = evaluation.num_samples, the first seed), not the tasks'
+  own counts (e.g. `probe.num_train` / `num_test`), so that one checkpoint's evaluation
+  stays one set of rows.
   """
-  start = time.time()
-  values = probe_lib.probe_accuracies(discriminator, reals, probe_options)
-  elapsed = time.time() - start
-  return [_row(step, name, value, options, use_ema, options.seed, None, elapsed,
-               checkpoint) for name, value in values.items()]
+  inputs = tasks_lib.EvalInputs(discriminator=discriminator, dataset=dataset)
+  rows = []
+  for task in tasks:
+    start = time.time()
+    values = task.compute(inputs)
+    elapsed = time.time() - start
+    rows += [_row(step, name, value, options, use_ema, options.seed, None, elapsed,
+                  checkpoint) for name, value in values.items()]
+  return rows
 
 
 def _row(step, metric, value, options, use_ema, seed, repeat, elapsed,

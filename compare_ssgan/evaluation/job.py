@@ -1,11 +1,13 @@
 """Evaluates one checkpoint (`eval`) or every new one (`continuous_eval`).
 
-Each checkpoint gets the requested Inception metrics of its generator (only at
-the steps `evaluation.inception_metrics_every_steps` selects) and, with "probe"
-in `evaluation.metrics`, the representation probe of its D: one set of rows.
+Each checkpoint gets the requested metric tasks: those that score its
+generator's fakes (only at the steps `evaluation.inception_metrics_every_steps`
+selects) and those that need its D (the representation probe): one set of rows.
 
 Run them with `python -m compare_ssgan.main --mode=eval|continuous_eval`, which
-parses the run's config.gin first. They may run on another machine than the
+parses the run's config.gin first and hands the job the run (`runs.TrainedRun`:
+its dataset, its final step, its EMA choice, and loaders of G and D at a
+checkpoint; tests hand it a stand-in). They may run on another machine than the
 trainer (model_dir can be any tf.io.gfile path), and both add their rows to
 the run's results file (`run_dir.results_path`). Either mode scores a
 checkpoint once per generator (raw or EMA) and protocol (see results.py);
@@ -29,75 +31,39 @@ from compare_ssgan import run_dir
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import extractor as extractor_lib
-from compare_ssgan.metrics import probe as probe_lib
 from compare_ssgan.metrics import real_stats
 from compare_ssgan.metrics import tasks as tasks_lib
 from compare_ssgan.training import checkpoints
 
 
-def default_sampler_factory(model_dir, checkpoint_path, use_ema):
-  """The trainer's `load_sampler` (imported late: it pulls in the models)."""
-  from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
-  return restore.load_sampler(model_dir, checkpoint_path, use_ema=use_ema)
-
-
-def load_discriminator(model_dir, checkpoint_path):
-  """The trainer's D at a checkpoint (imported late: it pulls in the models)."""
-  from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
-  discriminator, _ = restore.load_discriminator(model_dir, checkpoint_path)
-  return discriminator
-
-
-def run_training_steps():
-  """The run's final step (`Trainer.training_steps`), from the parsed config."""
-  from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
-  return restore.run_training_steps()
-
-
-def run_uses_ema():
-  """The run's `GAN.g_use_ema`, from the parsed config."""
-  from compare_ssgan.training import restore  # pylint: disable=g-import-not-at-top
-  return restore.run_uses_ema()
-
-
-def default_dataset():
-  """The gin-configured dataset of the run."""
-  from compare_ssgan.data import datasets  # pylint: disable=g-import-not-at-top
-  return datasets.get_dataset()
-
-
 class _Job:
-  """Shared set-up of both modes; real statistics and the probe's reals are
-  loaded on first use, once."""
+  """Shared set-up of both modes; the real statistics are loaded on first use, once."""
 
-  def __init__(self, model_dir, options, sampler_factory, extractor, dataset):
-    self.model_dir = model_dir
+  def __init__(self, run, options, extractor):
+    self.run = run
+    self.model_dir = run.model_dir
     self.options = options or evaluator.EvalOptions()
     self.use_ema = self.options.use_ema
     if self.use_ema is None:
-      self.use_ema = run_uses_ema()
-    self.sampler_factory = sampler_factory or default_sampler_factory
+      self.use_ema = run.uses_ema()
     self.extractor = extractor or extractor_lib.InceptionExtractor()
-    self._dataset = dataset
-    self.tasks = evaluator.metric_tasks(
+    self.fake_tasks, self.discriminator_tasks = evaluator.metric_tasks(
         self.options, getattr(self.extractor, "has_logits", False))
     self.results = results.ResultsFile(
-        run_dir.results_path(model_dir, self.options.results_format),
+        run_dir.results_path(self.model_dir, self.options.results_format),
         self.options.results_format)
-    self.failures = results.FailureLog(run_dir.eval_failures_path(model_dir))
+    self.failures = results.FailureLog(run_dir.eval_failures_path(self.model_dir))
     self.final_step = (None if self.options.inception_metrics_every_steps is None
-                       else run_training_steps())
-    self.probe_options = None
-    if probe_lib.NAME in self.options.metrics:
-      self.probe_options = probe_lib.ProbeOptions()
-      probe_lib.check_labelled(self.dataset())  # Now, not at the first checkpoint.
+                       else run.training_steps())
+    self._dataset = None
+    for task in self.discriminator_tasks:
+      task.check(self.dataset())  # Now, not at the first checkpoint.
     self._real = None
-    self._probe_reals = None
     self._writer = None
 
   def dataset(self):
     if self._dataset is None:
-      self._dataset = default_dataset()
+      self._dataset = self.run.dataset()
     return self._dataset
 
   def real(self):
@@ -106,13 +72,8 @@ class _Job:
           self.dataset(), self.extractor, self.options.num_samples,
           batch_size=self.options.sample_batch_size,
           stats_dir=self.options.real_stats_dir,
-          keep_features=tasks_lib.keeps_features(self.tasks))
+          keep_features=tasks_lib.INCEPTION_FEATURES in tasks_lib.needs(self.fake_tasks))
     return self._real
-
-  def probe_reals(self):
-    if self._probe_reals is None:
-      self._probe_reals = probe_lib.load_reals(self.dataset(), self.probe_options)
-    return self._probe_reals
 
   def key(self, step):
     """The RowSetKey of this job's rows for a step."""
@@ -132,17 +93,17 @@ class _Job:
     Raises:
       checkpoints.CheckpointError: it cannot be restored; recorded as failed.
     """
-    inception_due = bool(self.tasks) and evaluator.inception_metrics_due(
+    fakes_due = bool(self.fake_tasks) and evaluator.fake_tasks_due(
         step, self.options, self.final_step)
     logging.info("Evaluating %s (step %d, %s%s).", prefix, step,
                  "EMA generator" if self.use_ema else "generator",
-                 "" if inception_due or not self.tasks
-                 else ": no Inception metrics due")
+                 "" if fakes_due or not self.fake_tasks
+                 else ": no metric of its fakes due")
     try:
-      sampler = (self.sampler_factory(self.model_dir, prefix, self.use_ema)
-                 if inception_due else None)
-      discriminator = (load_discriminator(self.model_dir, prefix)
-                       if self.probe_options else None)
+      sampler = (self.run.load_sampler(prefix, use_ema=self.use_ema)
+                 if fakes_due else None)
+      discriminator = (self.run.load_discriminator(prefix)[0]
+                       if self.discriminator_tasks else None)
     except Exception as e:  # pylint: disable=broad-except
       if not run_dir.checkpoint_exists(prefix):
         logging.warning("Checkpoint %s was deleted (trainer retention?) before "
@@ -157,11 +118,11 @@ class _Job:
     rows = []
     if sampler is not None:
       rows += evaluator.evaluate_generator(step, prefix, sampler, self.extractor,
-                                           self.real(), self.tasks, self.options,
+                                           self.real(), self.fake_tasks, self.options,
                                            self.use_ema)
     if discriminator is not None:
       rows += evaluator.evaluate_discriminator(
-          step, prefix, discriminator, self.probe_reals(), self.probe_options,
+          step, prefix, discriminator, self.dataset(), self.discriminator_tasks,
           self.options, self.use_ema)
     return rows
 
@@ -185,24 +146,25 @@ class _Job:
     self.failures.clear(rows[0]["step"], self.use_ema)
 
 
-def run_continuous_eval(model_dir, options=None, sampler_factory=None,
-                        extractor=None, dataset=None, sleep=time.sleep,
+def run_continuous_eval(run, options=None, extractor=None, sleep=time.sleep,
                         clock=time.monotonic):
-  """Scores every checkpoint in model_dir once until training is done.
+  """Scores every checkpoint of a run once until training is done.
 
   Args:
-    model_dir: the trainer's model_dir (local or tf.io.gfile path).
+    run: the run (runs.TrainedRun, or a stand-in with the same methods): its
+      `model_dir` (local or tf.io.gfile path), `dataset()` (real data, see
+      real_stats.real_statistics), `uses_ema()`, `training_steps()`,
+      `load_sampler(checkpoint, use_ema)` (an object with `.sample(num, seed,
+      batch_size)`) and `load_discriminator(checkpoint)` ((D, step)).
     options: evaluator.EvalOptions (default: gin-configured `evaluation`).
-    sampler_factory: (model_dir, checkpoint_prefix, use_ema) -> sampler with
-      `.sample(num, seed, batch_size)`; default: the trainer's load_sampler.
     extractor: feature extractor; default: gin-configured Inception.
-    dataset: real data (see real_stats.real_statistics); default: gin's.
     sleep, clock: injectable for tests.
 
   Returns:
     The steps evaluated by this call, in order.
   """
-  job = _Job(model_dir, options, sampler_factory, extractor, dataset)
+  job = _Job(run, options, extractor)
+  model_dir = run.model_dir
   done = job.done_steps()
   evaluated = []
   last_progress = clock()
@@ -232,8 +194,7 @@ def run_continuous_eval(model_dir, options=None, sampler_factory=None,
     sleep(job.options.poll_interval_secs)
 
 
-def run_eval(model_dir, checkpoint=None, options=None, sampler_factory=None,
-             extractor=None, dataset=None, rescore=False):
+def run_eval(run, checkpoint=None, options=None, extractor=None, rescore=False):
   """Scores one checkpoint (default: the latest), prints and records the rows.
 
   A checkpoint already scored under this protocol is not scored again: its
@@ -250,6 +211,7 @@ def run_eval(model_dir, checkpoint=None, options=None, sampler_factory=None,
   Raises:
     checkpoints.CheckpointError: the checkpoint cannot be restored.
   """
+  model_dir = run.model_dir
   if checkpoint is None:
     checkpoint = run_dir.latest_checkpoint(model_dir)
     if checkpoint is None:
@@ -262,7 +224,7 @@ def run_eval(model_dir, checkpoint=None, options=None, sampler_factory=None,
                      "run, with that run's config.")
   elif not run_dir.checkpoint_exists(checkpoint):
     raise FileNotFoundError(f"Checkpoint {checkpoint}.index does not exist.")
-  job = _Job(model_dir, options, sampler_factory, extractor, dataset)
+  job = _Job(run, options, extractor)
   step = run_dir.step_of(checkpoint)
   if not rescore:
     rows = job.results.rows_of(job.key(step))

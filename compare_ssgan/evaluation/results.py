@@ -20,6 +20,7 @@ import io
 import json
 import math
 import os
+import re
 import time
 from typing import NamedTuple
 
@@ -179,3 +180,32 @@ def format_table(rows):
     lines.append(f"{r['step']:>8}  {r['metric']:<24} {shown:>12}  {r['n']:>6}  "
                  f"{r['seed']:>5}  {repeat:>6}")
   return "\n".join(lines)
+
+
+PROBE_METRIC_RE = re.compile(r"probe_top1_block(\d+)")
+
+
+def higher_is_better(metric):
+  """Probe accuracies are better high; FID, KID and the like low."""
+  return bool(PROBE_METRIC_RE.fullmatch(metric))
+
+
+def metric_series(model_dir):
+  """({metric: {step: value}}, {"n", "use_ema"}) of a run's rows of the protocol with the
+  most samples (EMA over raw at equal n); ({}, None) if it has none."""
+  rows = []
+  for fmt in FORMATS:
+    rows += ResultsFile(run_dir.results_path(model_dir, fmt), fmt).read()
+  if not rows:
+    return {}, None
+  n, use_ema = max((r["n"], r["use_ema"]) for r in rows)
+  # Per-repeat rows of a repeated protocol are left out: its mean rows stand for them.
+  repeated_steps = {r["step"] for r in rows if r["repeat"]}
+  series = {}
+  for row in rows:
+    repeated = row["repeat"] is not None and row["step"] in repeated_steps
+    if (row["n"], row["use_ema"]) == (n, use_ema) and not repeated:
+      value = row["value"]
+      series.setdefault(row["metric"], {})[row["step"]] = (
+          math.nan if value is None else value)
+  return series, {"n": n, "use_ema": use_ema}

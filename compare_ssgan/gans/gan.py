@@ -141,14 +141,24 @@ class GAN(tf.Module):
     z = randomness.replica_slice(
         lambda n, s: latents.sample_z(n, self.z_dim, s), batch_size,
         randomness.fold_in(seed, "z"))
-    for index, term in enumerate(self.terms):
-      z = term.transform_latents(z, randomness.fold_in(seed, f"latents{index}"))
+    z = self.transform_latents(z, seed)
     labels = None
     if self.conditional:
       labels = randomness.replica_slice(
           lambda n, s: latents.sample_labels(n, self.num_classes, s), batch_size,
           randomness.fold_in(seed, "labels"))
     return z, labels
+
+  def transform_latents(self, z, seed):
+    """z with the structure the terms put into it (InfoGAN's codes); `seed` is the batch's."""
+    for index, term in enumerate(self.terms):
+      z = term.transform_latents(z, randomness.fold_in(seed, f"latents{index}"))
+    return z
+
+  def latent_terms(self):
+    """Names of the terms that put structure into z (none: z is drawn from the prior)."""
+    return [term.name for term in self.terms if type(term).transform_latents
+            is not base.AuxiliaryTerm.transform_latents]
 
   def _context(self, images, labels, seed, step):
     """The sub-step's StepContext; the D step's fakes are stop-gradient."""

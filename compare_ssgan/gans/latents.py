@@ -1,8 +1,13 @@
-"""The latent prior z (compare_gan's `z` / `eval_z`) and BigGAN's truncation trick."""
+"""The latent prior z (compare_gan's `z` / `eval_z`), BigGAN's truncation trick, and the
+seeded draws of fakes for evaluation and sampling."""
+import dataclasses
+from typing import Optional
+
 import gin
 import tensorflow as tf
 
 from compare_ssgan import validate
+from compare_ssgan.gans import randomness
 
 PRIORS = ("uniform", "normal")
 
@@ -32,3 +37,49 @@ def sample_labels(batch_size, num_classes, seed):
   """Uniform class ids for conditional fakes."""
   return tf.random.stateless_uniform(
       [batch_size], seed, minval=0, maxval=num_classes, dtype=tf.int32)
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentPrior:
+  """How a run's fakes are drawn: z's prior and, for a conditional G, its classes.
+
+  `num_classes` is 0 for an unconditional generator.
+  """
+  z_dim: int
+  distribution: str = "uniform"
+  truncation: Optional[float] = None
+  num_classes: int = 0
+
+
+def eval_prior(z_dim, num_classes):
+  """The LatentPrior the evaluator draws with: gin's `z.*` under the scope `eval`, so that
+  `eval/z.truncation = 0.5` applies to evaluation and sampling only."""
+  with gin.config_scope("eval"):
+    bindings = gin.get_bindings(sample_z)
+  return LatentPrior(z_dim, bindings.get("distribution", "uniform"),
+                     bindings.get("truncation"), num_classes)
+
+
+# The stream of evaluation and sampling draws, apart from training's (seed, step) draws.
+_SAMPLING_STREAM = 7
+
+
+def seeded_latents(prior, num_examples, seed, batch_size):
+  """Yields (batch_seed, z, labels or None) batches, `num_examples` in total.
+
+  The one convention for drawing fakes outside training: the evaluator, the sample mode and
+  exports all draw batch i from `fold_in([seed, 7], i)`, z from its "z" fold and labels
+  (uniform classes, as in compare_gan) from its "labels" fold. So seed s gives the same
+  images wherever they are drawn, for every batch size that divides the count alike.
+  """
+  base = tf.constant([seed, _SAMPLING_STREAM], tf.int32)
+  for index, start in enumerate(range(0, num_examples, batch_size)):
+    size = min(batch_size, num_examples - start)
+    batch_seed = randomness.fold_in(base, index)
+    z = sample_z(size, prior.z_dim, randomness.fold_in(batch_seed, "z"),
+                 distribution=prior.distribution, truncation=prior.truncation)
+    labels = None
+    if prior.num_classes:
+      labels = sample_labels(size, prior.num_classes,
+                             randomness.fold_in(batch_seed, "labels"))
+    yield batch_seed, z, labels

@@ -2,7 +2,7 @@ r"""FID / KID / Inception Score between two image sets; prints one JSON line.
 
   python -m compare_ssgan.metrics.compare --real A --fake B \
       [--metrics fid,kid,inception_score] [--inception_weights PATH] \
-      [--key NAME] [--float_range 255]
+      [--key NAME] [--float_range 255] [--gin_bindings 'kid.block_size = 500']
 
 A set is
 - a folder of PNG/JPEG files (read in sorted order, all the same size; every
@@ -17,7 +17,9 @@ range, or holding NaN or Inf, is refused. A grayscale set is replicated to 3
 channels, as the Inception preprocessing does for the evaluator's grayscale
 data, and that is said once on stderr; so is a folder mixing grayscale and
 colour files (grayscale ones replicated) or holding transparency (dropped).
-The Inception Score is of the fake set and needs TF's GraphDef weights.
+The Inception Score is of the fake set and needs TF's GraphDef weights. Each
+metric's knobs are its gin knobs (`kid.block_size`, `inception_score.splits`),
+set with --gin_bindings.
 """
 
 import json
@@ -27,6 +29,7 @@ import tempfile
 
 from absl import app
 from absl import flags
+import gin
 import numpy as np
 from PIL import Image
 
@@ -37,7 +40,8 @@ from compare_ssgan.metrics import tasks
 
 _EXTENSIONS = (".png", ".jpg", ".jpeg")
 _SCAN_ROWS = 1024  # Images per chunk when checking a float array's values.
-METRICS = tasks.NAMES
+# The metrics of one image set against another (not those that need a discriminator).
+METRICS = tasks.names(scoring_fakes=True)
 FLOAT_RANGES = (1, 255)
 
 
@@ -183,44 +187,43 @@ def image_set(path, batch_size=64, key=None, float_range=1):
                           "file.")
 
 
-def compare(real, fake, extractor, metrics=METRICS, num_samples=None,
-            kid_block_size=1024, inception_score_splits=1, key=None,
+def compare(real, fake, extractor, metrics=METRICS, num_samples=None, key=None,
             float_range=1):
   """Metrics between the image sets at paths `real` and `fake` (a dict).
 
-  `key` and `float_range` say how .npz/.npy sets are read (`image_set`).
+  The metrics are gin-configured tasks (tasks.make_tasks); `key` and `float_range` say how
+  .npz/.npy sets are read (`image_set`).
   """
-  metric_tasks = tasks.available(
-      tasks.make_tasks(metrics, inception_score_splits=inception_score_splits,
-                       kid_block_size=kid_block_size),
-      getattr(extractor, "has_logits", False))
-  keep_features = tasks.keeps_features(metric_tasks)
+  unknown = [name for name in metrics if name not in METRICS]
+  if unknown:
+    raise ValueError(f"--metrics: {unknown} are not metrics of two image sets; choose "
+                     f"from {list(METRICS)}.")
+  metric_tasks = tasks.make_tasks(metrics, getattr(extractor, "has_logits", False))
   result = {}
-  stats = {}
+  inputs = tasks.EvalInputs()
   with tempfile.TemporaryDirectory(prefix="compare_ssgan_features_") as scratch:
     for role, path in (("real", real), ("fake", fake)):
       count, batches = image_set(path, key=key, float_range=float_range)
       n = min(count, num_samples or count)
-      stats[role] = statistics.compute_statistics(
-          batches, extractor, n,
-          features_path=os.path.join(scratch, f"{role}.npy") if keep_features else None,
-          inception_score_splits=inception_score_splits)
+      role_dir = os.path.join(scratch, role)
+      os.makedirs(role_dir)
+      setattr(inputs, role, tasks.inception_statistics(batches, extractor, n,
+                                                       metric_tasks, role_dir))
       result[f"num_{role}"] = n
     for task in metric_tasks:
-      result.update(task.compute(stats["real"], stats["fake"]))
+      result.update(task.compute(inputs))
   return result
 
 
 def main(argv):
   del argv
   f = flags.FLAGS
+  gin.parse_config(f.gin_bindings)
   extractor = extractor_lib.InceptionExtractor(
       weights_source=f.inception_weights, batch_size=f.batch_size,
       jit_compile=f.jit_compile)
   result = compare(f.real, f.fake, extractor, metrics=f.metrics,
-                   num_samples=f.num_samples, kid_block_size=f.kid_block_size,
-                   inception_score_splits=f.inception_score_splits,
-                   key=f.key, float_range=f.float_range)
+                   num_samples=f.num_samples, key=f.key, float_range=f.float_range)
   print(json.dumps(result))
 
 
@@ -240,8 +243,8 @@ def define_flags():
                       "default: cached, else downloaded with pip.")
   flags.DEFINE_integer("batch_size", 64, "Inception batch size.")
   flags.DEFINE_boolean("jit_compile", False, "Compile Inception with XLA.")
-  flags.DEFINE_integer("kid_block_size", 1024, "KID block size.")
-  flags.DEFINE_integer("inception_score_splits", 1, "IS splits (1 = none).")
+  flags.DEFINE_multi_string("gin_bindings", [], "Metric knobs, e.g. 'kid.block_size = 500' "
+                            "or 'inception_score.splits = 10'.")
 
 
 def run_main():

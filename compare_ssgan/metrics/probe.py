@@ -22,18 +22,18 @@ import tensorflow as tf
 import threadpoolctl
 
 from compare_ssgan import validate
+from compare_ssgan.metrics import tasks
 
-NAME = "probe"  # In `evaluation.metrics`.
 VALUE_PREFIX = "probe_top1_"
 _RANDOM_STATE = 0  # lbfgs is deterministic; fixed for any solver that is not.
 
 
+@tasks.register
 @gin.configurable("probe")
-@dataclasses.dataclass
-class ProbeOptions:
-  """The probe's protocol; bind as `probe.<field> = ...` in gin.
+class RepresentationProbe(tasks.MetricTask):
+  """The probe as a metric task (`evaluation.metrics = [..., "probe"]`; knobs `probe.*`).
 
-  Attributes:
+  Args:
     num_train: labelled train-split reals the classifier is fitted on (the paper's
       counts are not retrieved; CIFAR10's whole train split is 50000).
     num_test: labelled eval-split reals it is scored on (CIFAR10's test split: 10000).
@@ -41,18 +41,34 @@ class ProbeOptions:
     max_iter: lbfgs iterations per fit.
     batch_size: images per D call.
   """
-  num_train: int = 5000
-  num_test: int = 2000
-  C: float = 1.0  # pylint: disable=invalid-name
-  max_iter: int = 1000
-  batch_size: int = 256
+  name = "probe"
+  needs = frozenset({tasks.DISCRIMINATOR})
 
-  def __post_init__(self):
-    validate.integer("probe.num_train", self.num_train, minimum=2)
-    validate.integer("probe.num_test", self.num_test, minimum=1)
-    validate.number("probe.C", self.C, minimum=0, min_inclusive=False)
-    validate.integer("probe.max_iter", self.max_iter, minimum=1)
-    validate.integer("probe.batch_size", self.batch_size, minimum=1)
+  def __init__(self, num_train=5000, num_test=2000, C=1.0, max_iter=1000,  # pylint: disable=invalid-name
+               batch_size=256):
+    validate.integer("probe.num_train", num_train, minimum=2)
+    validate.integer("probe.num_test", num_test, minimum=1)
+    validate.number("probe.C", C, minimum=0, min_inclusive=False)
+    validate.integer("probe.max_iter", max_iter, minimum=1)
+    validate.integer("probe.batch_size", batch_size, minimum=1)
+    self.num_train, self.num_test = num_train, num_test
+    self.C, self.max_iter, self.batch_size = C, max_iter, batch_size  # pylint: disable=invalid-name
+    self._reals = None
+
+  def value_names(self):
+    return ()  # One per block of D: known once D is seen.
+
+  def averaged_names(self):
+    return ()
+
+  def check(self, dataset):
+    """Refuses an unlabelled dataset before any checkpoint is evaluated."""
+    check_labelled(dataset)
+
+  def compute(self, inputs):
+    if self._reals is None:  # The same reals for every checkpoint: loaded once.
+      self._reals = load_reals(inputs.dataset, self)
+    return probe_accuracies(inputs.discriminator, self._reals, self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +91,7 @@ def _collect(batches, num_examples, dataset_name, knob):
 
 def check_labelled(dataset):
   if not dataset.num_classes:
-    raise ValueError(f"evaluation.metrics has {NAME!r}, but dataset {dataset.name!r} has "
+    raise ValueError(f"evaluation.metrics has 'probe', but dataset {dataset.name!r} has "
                      "no labels (num_classes=0): the probe classifies labelled reals.")
 
 

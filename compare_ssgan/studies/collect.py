@@ -16,7 +16,6 @@ from compare_ssgan import run_dir
 from compare_ssgan.evaluation import results
 from compare_ssgan.studies import runner
 
-PROBE_METRIC_RE = re.compile(r"probe_top1_block(\d+)")
 _SEED_RE = re.compile(r"^Trainer\.seed\s*=\s*(\d+)\s*$", re.MULTILINE)
 
 
@@ -37,7 +36,8 @@ class Run:
     return self.series.get(f"{metric}_mean") or self.series.get(metric, {})
 
   def probe_blocks(self):
-    return sorted(int(m.group(1)) for m in map(PROBE_METRIC_RE.fullmatch, self.series) if m)
+    return sorted(int(m.group(1))
+                  for m in map(results.PROBE_METRIC_RE.fullmatch, self.series) if m)
 
   def hparams(self):
     """{name: bool/int/float/str}: cell, seed, configs and the cell's bindings."""
@@ -67,7 +67,7 @@ def read_run(model_dir):
         os.path.basename(os.path.normpath(model_dir)), _config_seed(model_dir))
   checkpoints = run_dir.list_checkpoints(model_dir)
   final_step = checkpoints[-1][0] if checkpoints else None
-  series, protocol = _series(model_dir)
+  series, protocol = results.metric_series(model_dir)
   run = Run(model_dir, cell, seed, record, final_step, False, series, protocol)
   # Scored at its final checkpoint, with whatever metrics it asked for (Rot-only: the probe).
   run.complete = (run_dir.training_done(model_dir) and final_step is not None and
@@ -82,26 +82,6 @@ def _config_seed(model_dir):
   with open(path) as f:
     match = _SEED_RE.search(f.read())
   return int(match.group(1)) if match else None
-
-
-def _series(model_dir):
-  """{metric: {step: value}} of the protocol with the most samples, and that protocol."""
-  rows = []
-  for fmt in results.FORMATS:
-    rows += results.ResultsFile(run_dir.results_path(model_dir, fmt), fmt).read()
-  if not rows:
-    return {}, None
-  n, use_ema = max((r["n"], r["use_ema"]) for r in rows)
-  # Per-repeat rows of a repeated protocol are left out: its mean rows stand for them.
-  repeated_steps = {r["step"] for r in rows if r["repeat"]}
-  series = {}
-  for row in rows:
-    repeated = row["repeat"] is not None and row["step"] in repeated_steps
-    if (row["n"], row["use_ema"]) == (n, use_ema) and not repeated:
-      value = row["value"]
-      series.setdefault(row["metric"], {})[row["step"]] = (
-          math.nan if value is None else value)
-  return series, {"n": n, "use_ema": use_ema}
 
 
 def find_run_dirs(study_dir):

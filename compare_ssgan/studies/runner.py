@@ -5,7 +5,7 @@ is already a comparison. Each run is one `compare_ssgan.main --mode=train_and_ev
 subprocess in `<root>/<study>/<cell>/seed_<seed>`. Before it starts, `study.json`
 (run_dir.STUDY_RUN) records the study, cell, seed, tables, configs, bindings and command;
 once the subprocess exited 0 with TRAIN_DONE written it gets `"done": true`, so a later
-invocation skips the run without starting TensorFlow. An unfinished run is started again
+invocation skips the run. An unfinished run is started again
 with the same command: the trainer resumes from its checkpoint and the evaluator skips
 what it scored. A run directory that exists without study.json (trained by hand) is
 adopted only if its config.gin is what the cell's command writes, up to the evaluation
@@ -23,7 +23,11 @@ import sys
 import time
 from typing import List, Optional
 
+import gin
+
+from compare_ssgan import gin_files
 from compare_ssgan import run_dir
+from compare_ssgan.evaluation import evaluator
 from compare_ssgan.studies import study_file
 
 
@@ -100,9 +104,6 @@ def _write_record(model_dir, record):
 
 def expected_config(spec):
   """The config.gin the run's command writes (gin's config_str of its files + bindings)."""
-  import gin  # pylint: disable=g-import-not-at-top
-  from compare_ssgan import configurables  # pylint: disable=g-import-not-at-top,unused-import
-  from compare_ssgan import gin_files  # pylint: disable=g-import-not-at-top
   configs = [a.split("=", 1)[1] for a in spec.command if a.startswith("--gin_config=")]
   bindings = [a.split("=", 1)[1] for a in spec.command if a.startswith("--gin_bindings=")]
   gin.clear_config()
@@ -113,14 +114,10 @@ def expected_config(spec):
     gin.clear_config()
 
 
-# The evaluator's gin configurables (evaluation/evaluator.py, metrics/probe.py), named here
-# so that checking a run directory does not import TensorFlow.
-_EVALUATION_CONFIGURABLES = ("evaluation", "probe")
-
-
 def _training_config(config_text):
   """config.gin without its evaluation-protocol sections (gin writes one per configurable)."""
-  headers = tuple(f"# Parameters for {name}:" for name in _EVALUATION_CONFIGURABLES)
+  headers = tuple(f"# Parameters for {name}:"
+                  for name in evaluator.protocol_configurables())
   return "\n\n".join(section for section in config_text.strip().split("\n\n")
                      if not section.startswith(headers))
 

@@ -10,6 +10,7 @@ import math
 import statistics
 from typing import Dict, List, Optional, Tuple
 
+from compare_ssgan.evaluation import results
 from compare_ssgan.studies import collect
 from compare_ssgan.studies import study_file
 
@@ -19,12 +20,8 @@ _DECIMALS = {"fid": 2, "kid": 4}
 _PROBE_DECIMALS = 3
 
 
-def higher_is_better(metric):
-  return bool(collect.PROBE_METRIC_RE.fullmatch(metric))
-
-
 def _decimals(metric):
-  return _PROBE_DECIMALS if higher_is_better(metric) else _DECIMALS.get(metric, 4)
+  return _PROBE_DECIMALS if results.higher_is_better(metric) else _DECIMALS.get(metric, 4)
 
 
 def run_value(run, metric, point):
@@ -37,7 +34,7 @@ def run_value(run, metric, point):
   finite = [(step, v) for step, v in values.items() if not math.isnan(v)]
   if not finite:
     return (run.final_step, math.nan)
-  sign = -1 if higher_is_better(metric) else 1
+  sign = -1 if results.higher_is_better(metric) else 1
   return min(finite, key=lambda item: (sign * item[1], item[0]))
 
 
@@ -66,7 +63,7 @@ class Stat:
   def best_seed(self):
     if not self.values:
       return None
-    sign = -1 if higher_is_better(self.metric) else 1
+    sign = -1 if results.higher_is_better(self.metric) else 1
     return min(self.values, key=lambda s: (math.isnan(self.values[s]),
                                            sign * self.values[s], str(s)))
 

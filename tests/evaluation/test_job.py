@@ -12,12 +12,12 @@ import pytest
 import tensorflow as tf
 
 from compare_ssgan import run_dir
+from compare_ssgan import runs
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import job
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import scores
 from compare_ssgan.training import checkpoints
-from compare_ssgan.training import restore
 from tests import tiny_configs
 from tests.training import helpers
 
@@ -76,6 +76,24 @@ def restore_sampler(model_dir, checkpoint_path, use_ema):
   return FakeSampler(value.numpy() + (0.2 if use_ema else 0.0))
 
 
+class FakeRun(runs.TrainedRun):
+  """The run in model_dir with G from `sampler_factory` and data from `dataset` where given
+  (its gin config, D and everything else as runs.TrainedRun reads them)."""
+
+  def __init__(self, model_dir, sampler_factory=None, dataset=None):
+    super().__init__(model_dir)
+    self.sampler_factory = sampler_factory
+    self._dataset = dataset
+
+  def dataset(self):
+    return super().dataset() if self._dataset is None else self._dataset
+
+  def load_sampler(self, checkpoint_path=None, use_ema=None):
+    if self.sampler_factory is None:
+      return super().load_sampler(checkpoint_path, use_ema)
+    return self.sampler_factory(self.model_dir, checkpoint_path, use_ema)
+
+
 class Trainer:
   """Writes checkpoints as the trainer does (CheckpointManager 'ckpt')."""
 
@@ -94,19 +112,26 @@ class Trainer:
     run_dir.mark_training_done(self.model_dir)
 
 
+@pytest.fixture(autouse=True)
+def _small_kid_blocks():
+  gin.bind_parameter("kid.block_size", 8)  # After conftest's clear_gin.
+
+
 def _options(**kwargs):
-  defaults = dict(num_samples=N, sample_batch_size=5, kid_block_size=8,
-                  poll_interval_secs=0.0)
+  defaults = dict(num_samples=N, sample_batch_size=5, poll_interval_secs=0.0)
   defaults.update(kwargs)
   return evaluator.EvalOptions(**defaults)
 
 
+def _fake_run(model_dir, sampler_factory=restore_sampler, dataset=None):
+  return FakeRun(model_dir, sampler_factory,
+                 dataset or ToyDataset(os.path.join(model_dir, "data")))
+
+
 def _run(model_dir, options=None, extractor=None, **kwargs):
-  return job.run_continuous_eval(
-      model_dir, options=options or _options(),
-      sampler_factory=kwargs.pop("sampler_factory", restore_sampler),
-      extractor=extractor or FakeExtractor(),
-      dataset=ToyDataset(os.path.join(model_dir, "data")), **kwargs)
+  run = _fake_run(model_dir, kwargs.pop("sampler_factory", restore_sampler))
+  return job.run_continuous_eval(run, options=options or _options(),
+                                 extractor=extractor or FakeExtractor(), **kwargs)
 
 
 def _rows(model_dir, name="results.csv"):
@@ -267,16 +292,16 @@ def test_default_scores_the_ema_generator_when_the_run_has_one(tmp_path):
   trainer.train()
   samplers = []
 
-  def recording_factory(*args):
-    samplers.append(job.default_sampler_factory(*args))
+  def recording_factory(model_dir_, checkpoint, use_ema):
+    samplers.append(runs.TrainedRun(model_dir_).load_sampler(checkpoint, use_ema))
     return samplers[-1]
 
-  kwargs = dict(sampler_factory=recording_factory, extractor=FakeExtractor(),
-                dataset=ToyDataset(str(tmp_path / "data")))
+  run = FakeRun(model_dir, recording_factory, ToyDataset(str(tmp_path / "data")))
+  kwargs = dict(extractor=FakeExtractor())
   for use_ema, scored in ((None, trainer.gan.ema_generator),
                           (False, trainer.gan.generator)):
-    rows = job.run_eval(model_dir, options=_options(metrics=("fid",),
-                                                    use_ema=use_ema), **kwargs)
+    rows = job.run_eval(run, options=_options(metrics=("fid",), use_ema=use_ema),
+                        **kwargs)
     assert [r["use_ema"] for r in rows] == [scored is trainer.gan.ema_generator]
     for a, b in zip(helpers.weights(samplers[-1].generator),
                     helpers.weights(scored)):
@@ -287,8 +312,7 @@ def test_default_scores_the_ema_generator_when_the_run_has_one(tmp_path):
   assert [r["use_ema"] for r in _rows(model_dir)] == [True, False]
   gin.bind_parameter("GAN.g_use_ema", False)
   with pytest.raises(ValueError, match="no EMA generator"):
-    job.run_eval(model_dir, options=_options(use_ema=True), rescore=True,
-                 **kwargs)
+    job.run_eval(run, options=_options(use_ema=True), rescore=True, **kwargs)
 
 
 def test_probe_rows_at_every_checkpoint_inception_ones_every_k_steps(tmp_path):
@@ -299,7 +323,7 @@ def test_probe_rows_at_every_checkpoint_inception_ones_every_k_steps(tmp_path):
   trainer.train()  # Checkpoints at steps 0, 2 and 4 (the final one).
   options = _options(metrics=("fid", "probe"), inception_metrics_every_steps=3,
                      real_stats_dir=str(tmp_path / "stats"))
-  assert job.run_continuous_eval(model_dir, options=options,
+  assert job.run_continuous_eval(runs.TrainedRun(model_dir), options=options,
                                  extractor=FakeExtractor()) == [0, 2, 4]
   rows = _rows(model_dir)
   probe_names = ["probe_top1_block1", "probe_top1_block2", "probe_top1_block3"]
@@ -307,45 +331,44 @@ def test_probe_rows_at_every_checkpoint_inception_ones_every_k_steps(tmp_path):
       (step, name) for step in (0, 2, 4)
       for name in (["fid"] + probe_names if step == 4 else probe_names)]
   assert all(0.0 <= r["value"] <= 1.0 for r in rows if r["metric"] in probe_names)
-  assert [evaluator.inception_metrics_due(step, options, final_step=10)
+  assert [evaluator.fake_tasks_due(step, options, final_step=10)
           for step in (0, 3, 4, 6, 10)] == [False, True, False, True, True]
   for step in (0, 2, 4):  # One set of rows per checkpoint.
     assert len({results.row_set_key(r) for r in rows if r["step"] == step}) == 1
-  discriminator, step = restore.load_discriminator(model_dir)
+  discriminator, step = runs.TrainedRun(model_dir).load_discriminator()
   assert step == 4
   for a, b in zip(helpers.weights(discriminator),
                   helpers.weights(trainer.gan.discriminator)):
     np.testing.assert_array_equal(a, b)
   with pytest.raises(ValueError, match="'toy' has no labels"):
-    job.run_eval(model_dir, options=_options(metrics=("probe",)),
-                 dataset=ToyDataset(str(tmp_path / "data")))
+    job.run_eval(FakeRun(model_dir, dataset=ToyDataset(str(tmp_path / "data"))),
+                 options=_options(metrics=("probe",)))
 
 
 def test_run_eval_scores_one_checkpoint_into_the_results_file(tmp_path,
                                                               capsys):
   model_dir = str(tmp_path / "run")
+  run = _fake_run(model_dir, dataset=ToyDataset(str(tmp_path / "data")))
   with pytest.raises(FileNotFoundError, match="No ckpt"):
-    job.run_eval(model_dir, options=_options())
+    job.run_eval(run, options=_options())
   trainer = Trainer(model_dir)
   trainer.save(3, 0.1)
   trainer.save(4, 0.4)
-  kwargs = dict(options=_options(metrics=("fid",)),
-                sampler_factory=restore_sampler, extractor=FakeExtractor(),
-                dataset=ToyDataset(str(tmp_path / "data")))
-  rows = job.run_eval(model_dir, **kwargs)
+  kwargs = dict(options=_options(metrics=("fid",)), extractor=FakeExtractor())
+  rows = job.run_eval(run, **kwargs)
   assert [(r["step"], r["metric"]) for r in rows] == [(4, "fid")]
   assert "fid" in capsys.readouterr().out
-  rows = job.run_eval(model_dir, os.path.join(model_dir, "ckpt-3"), **kwargs)
+  rows = job.run_eval(run, os.path.join(model_dir, "ckpt-3"), **kwargs)
   assert rows[0]["value"] == pytest.approx(_expected_fid(model_dir, 0.1),
                                            rel=1e-6)
   assert [(r["step"], r["metric"]) for r in _rows(model_dir)] == [
       (4, "fid"), (3, "fid")]
   with pytest.raises(FileNotFoundError):
-    job.run_eval(model_dir, os.path.join(model_dir, "ckpt-9"), **kwargs)
+    job.run_eval(run, os.path.join(model_dir, "ckpt-9"), **kwargs)
   other = str(tmp_path / "other")
   Trainer(other).save(5, 0.5)
   with pytest.raises(ValueError, match="not in model_dir"):
-    job.run_eval(model_dir, os.path.join(other, "ckpt-5"), **kwargs)
+    job.run_eval(run, os.path.join(other, "ckpt-5"), **kwargs)
 
 
 def test_one_set_of_rows_per_checkpoint_whichever_mode_wrote_it(tmp_path,
@@ -355,26 +378,25 @@ def test_one_set_of_rows_per_checkpoint_whichever_mode_wrote_it(tmp_path,
   trainer.save(1, 0.1)
   trainer.save(2, 0.2)
   trainer.finish()
-  kwargs = dict(options=_options(metrics=("fid",)),
-                sampler_factory=restore_sampler, extractor=FakeExtractor(),
-                dataset=ToyDataset(str(tmp_path / "data")))
-  first = job.run_eval(model_dir, **kwargs)  # The latest: step 2.
+  run = _fake_run(model_dir, dataset=ToyDataset(str(tmp_path / "data")))
+  kwargs = dict(options=_options(metrics=("fid",)), extractor=FakeExtractor())
+  first = job.run_eval(run, **kwargs)  # The latest: step 2.
   assert _run(model_dir, options=kwargs["options"]) == [1]
   ckpt_1 = os.path.join(model_dir, "ckpt-1")
   scored_1 = _rows(model_dir)[1:]
   for _ in range(2):  # Already scored: printed, not written again.
     capsys.readouterr()
-    assert job.run_eval(model_dir, ckpt_1, **kwargs) == scored_1
+    assert job.run_eval(run, ckpt_1, **kwargs) == scored_1
     assert "fid" in capsys.readouterr().out
-  assert job.run_eval(model_dir, **kwargs) == first
+  assert job.run_eval(run, **kwargs) == first
   assert [(r["step"], r["metric"]) for r in _rows(model_dir)] == [
       (2, "fid"), (1, "fid")]
   # Another protocol (n) is another set of rows.
   other = dict(kwargs, options=_options(metrics=("fid",), num_samples=N - 4))
-  job.run_eval(model_dir, **other)
+  job.run_eval(run, **other)
   assert len(_rows(model_dir)) == 3
 
-  rescored = job.run_eval(model_dir, ckpt_1, rescore=True, **kwargs)
+  rescored = job.run_eval(run, ckpt_1, rescore=True, **kwargs)
   rows = _rows(model_dir)
   assert len(rows) == 3 and rows[-1] == rescored[0]
   assert rescored[0]["wall_time"] > scored_1[0]["wall_time"]
@@ -413,14 +435,13 @@ def test_a_corrupt_checkpoint_is_recorded_once_and_skipped(tmp_path,
   restored.clear()
   assert _run(model_dir, sampler_factory=counting_factory) == []
   assert not restored
-  kwargs = dict(options=_options(), sampler_factory=restore_sampler,
-                extractor=FakeExtractor(),
-                dataset=ToyDataset(str(tmp_path / "data")))
+  run = _fake_run(model_dir, dataset=ToyDataset(str(tmp_path / "data")))
+  kwargs = dict(options=_options(), extractor=FakeExtractor())
   with pytest.raises(checkpoints.CheckpointError, match="failed earlier"):
-    job.run_eval(model_dir, corrupt, **kwargs)
+    job.run_eval(run, corrupt, **kwargs)
   # Rescoring retries it; once it is good again, its failure is forgotten.
   trainer.save(20, 0.2)
-  assert job.run_eval(model_dir, corrupt, rescore=True, **kwargs)
+  assert job.run_eval(run, corrupt, rescore=True, **kwargs)
   assert not results.FailureLog(run_dir.eval_failures_path(model_dir)).read()
   assert {r["step"] for r in _rows(model_dir)} == {10, 20, 30}
 
@@ -436,8 +457,7 @@ def test_waits_for_the_run_config_then_gives_up(tmp_path, monkeypatch):
   missing = str(tmp_path / "mistyped")
   with pytest.raises(TimeoutError, match=r"config.gin after waiting 25 s \(the "
                      "directory does not exist\): is --model_dir right"):
-    restore.parse_run_config(missing, wait_secs=25, sleep=sleep,
-                             clock=lambda: now[0])
+    runs.parse_run_config(missing, wait_secs=25, sleep=sleep, clock=lambda: now[0])
   assert now[0] == 25 and len(waits) == 3
   assert all("directory does not exist" in w for w in waits)
 
@@ -451,12 +471,12 @@ def test_waits_for_the_run_config_then_gives_up(tmp_path, monkeypatch):
     creation.pop(0)()
 
   waits.clear()
-  restore.parse_run_config(str(model_dir), wait_secs=25,
-                           sleep=trainer_starting, clock=lambda: now[0])
+  runs.parse_run_config(str(model_dir), wait_secs=25, sleep=trainer_starting,
+                        clock=lambda: now[0])
   assert gin.query_parameter("GAN.z_dim") == 7
   assert ["does not exist" in w for w in waits] == [True, False]
   with pytest.raises(FileNotFoundError, match="not a compare_ssgan run"):
-    restore.parse_run_config(missing)
+    runs.parse_run_config(missing)
 
 
 def test_options_are_gin_configurable_and_validated():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from compare_ssgan import configurables  # pylint: disable=unused-import
+import compare_ssgan  # pylint: disable=unused-import  (registers every gin configurable)
 from compare_ssgan import gin_files
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import summaries

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import gin
 import numpy as np
 from PIL import Image
 import pytest
@@ -67,8 +68,9 @@ def test_compare_matches_direct_computation(tmp_path):
   fake = np.clip(real[:30] * 0.8 + 20, 0, 255).astype(np.uint8)
   np.savez(tmp_path / "real.npz", images=real)
   _write_pngs(str(tmp_path / "fake"), fake)
+  gin.bind_parameter("kid.block_size", 16)
   result = compare.compare(str(tmp_path / "real.npz"), str(tmp_path / "fake"),
-                           PixelExtractor(), kid_block_size=16)
+                           PixelExtractor())
   ext = PixelExtractor()
   f_real = ext(real.astype(np.float32) / 255)["pool_3"]
   f_fake = ext(fake.astype(np.float32) / 255)["pool_3"]
@@ -79,9 +81,10 @@ def test_compare_matches_direct_computation(tmp_path):
   assert result["kid"] == pytest.approx(kid, rel=1e-6)
   assert result["kid_stderr"] == pytest.approx(stderr, rel=1e-6)
   assert "inception_score" not in result  # No logits: skipped, not an error.
-  with pytest.raises(ValueError, match="Unknown metrics"):
-    compare.compare(str(tmp_path / "real.npz"), str(tmp_path / "fake"),
-                    PixelExtractor(), metrics=("fid", "precision"))
+  for metrics, bad in ((("fid", "precision"), "precision"), (("probe",), "probe")):
+    with pytest.raises(ValueError, match=f"'{bad}'.* not metrics of two image sets"):
+      compare.compare(str(tmp_path / "real.npz"), str(tmp_path / "fake"),
+                      PixelExtractor(), metrics=metrics)
 
 
 def _set_of(tmp_path, name, **arrays):
@@ -203,7 +206,7 @@ def test_command_line_prints_one_json_line(tmp_path):
   proc = subprocess.run(
       [sys.executable, "-m", "compare_ssgan.metrics.compare", "--real",
        str(tmp_path / "a.npz"), "--fake", str(tmp_path / "b.npz"),
-       "--metrics", "kid", "--batch_size", "6", "--kid_block_size", "3"],
+       "--metrics", "kid", "--batch_size", "6", "--gin_bindings", "kid.block_size = 3"],
       cwd=root, capture_output=True, text=True, check=True,
       env=dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3"))
   lines = proc.stdout.strip().splitlines()

@@ -8,6 +8,7 @@ import pytest
 
 from compare_ssgan.data import datasets
 from compare_ssgan.metrics import probe
+from compare_ssgan.metrics import tasks
 
 
 def _fit(train_x, train_y, test_x, test_y):
@@ -39,7 +40,7 @@ def test_random_labels_give_chance_accuracy():
 
 def test_reals_are_labelled_fixed_and_from_both_splits():
   ds = datasets.get_dataset("fashion_mnist_embedded")
-  options = probe.ProbeOptions(num_train=12, num_test=7, batch_size=5)
+  options = probe.RepresentationProbe(num_train=12, num_test=7, batch_size=5)
   reals = probe.load_reals(ds, options)
   assert reals.train_images.shape == (12, 32, 32, 1)
   assert reals.test_images.shape == (7, 32, 32, 1)
@@ -51,7 +52,7 @@ def test_reals_are_labelled_fixed_and_from_both_splits():
   assert not np.isin(reals.train_images.reshape(12, -1).sum(1),
                      reals.test_images.reshape(7, -1).sum(1)).any()
   with pytest.raises(ValueError, match="probe.num_test = 5000.* only 2000"):
-    probe.load_reals(ds, probe.ProbeOptions(num_train=12, num_test=5000))
+    probe.load_reals(ds, probe.RepresentationProbe(num_train=12, num_test=5000))
 
 
 def test_an_unlabelled_dataset_is_refused_by_name():
@@ -59,11 +60,17 @@ def test_an_unlabelled_dataset_is_refused_by_name():
     probe.check_labelled(types.SimpleNamespace(name="celeba_hq", num_classes=0))
 
 
+def test_the_probe_is_a_task_of_d_with_its_own_gin_knobs():
+  (task,) = tasks.make_tasks(["probe"])
+  assert isinstance(task, probe.RepresentationProbe) and not task.scores_fakes
+  assert task.needs == {tasks.DISCRIMINATOR}
+
+
 def test_options_are_gin_configurable_and_validated():
   gin.parse_config("probe.num_train = 100\nprobe.C = 0.5")
-  options = probe.ProbeOptions()
+  options = probe.RepresentationProbe()
   assert (options.num_train, options.num_test, options.C) == (100, 2000, 0.5)
   for knob, bad in (("num_train", 1), ("num_test", 0), ("C", 0.0), ("max_iter", 0),
                     ("batch_size", 2.5)):
     with pytest.raises((ValueError, TypeError), match=f"probe.{knob}"):
-      probe.ProbeOptions(**{knob: bad})
+      probe.RepresentationProbe(**{knob: bad})

@@ -1,10 +1,15 @@
-"""Metric tasks: names, what each needs and reports, and its values."""
+"""Metric tasks: the registry, what each needs and reports, its gin knobs and its values."""
+import gin
 import numpy as np
 import pytest
 
 from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import statistics
 from compare_ssgan.metrics import tasks
+
+
+def _inputs(real, fake):
+  return tasks.EvalInputs(real=real, fake=fake)
 
 
 def _stats(features, logits=None):
@@ -19,11 +24,11 @@ def test_values_of_each_task():
   rng = np.random.RandomState(0)
   real, fake = rng.randn(40, 4), rng.randn(30, 4) + 0.5
   logits = rng.randn(30, 6)
-  fid, inception, kid = tasks.make_tasks(tasks.NAMES, inception_score_splits=2,
-                                         kid_block_size=16)
+  gin.parse_config("inception_score.splits = 2\nkid.block_size = 16")
+  fid, inception, kid = tasks.make_tasks(("fid", "inception_score", "kid"))
   values = {}
   for task in (fid, inception, kid):
-    computed = task.compute(_stats(real), _stats(fake, logits))
+    computed = task.compute(_inputs(_stats(real), _stats(fake, logits)))
     assert tuple(computed) == task.value_names()
     values.update(computed)
   assert values["fid"] == scores.frechet_distance_from_activations(real, fake)
@@ -33,16 +38,49 @@ def test_values_of_each_task():
       scores.kernel_inception_distance(real, fake, 16))
   assert [t.averaged_names() for t in (fid, inception, kid)] == [
       ("fid",), ("inception_score",), ("kid",)]
-  assert tasks.keeps_features([kid]) and not tasks.keeps_features([fid])
+  assert [t.needs for t in (fid, inception, kid)] == [
+      {tasks.INCEPTION_MOMENTS}, {tasks.INCEPTION_LOGITS}, {tasks.INCEPTION_FEATURES}]
+  assert all(t.scores_fakes for t in (fid, inception, kid))
+
+
+def test_the_registry_holds_every_task_and_refuses_a_nameless_or_odd_one():
+  assert tasks.names() == ("fid", "inception_score", "kid", "probe")
+  assert tasks.names(scoring_fakes=True) == ("fid", "inception_score", "kid")
+  assert tasks.names(scoring_fakes=False) == ("probe",)
+
+  class Nameless(tasks.MetricTask):
+    pass
+
+  class Odd(tasks.MetricTask):
+    name = "odd"
+    needs = frozenset({"vgg16_features"})
+
+  class Duplicate(tasks.MetricTask):
+    name = "fid"
+
+  for cls, message in ((Nameless, "unique name"), (Odd, "unknown inputs"),
+                       (Duplicate, "unique name")):
+    with pytest.raises(ValueError, match=message):
+      tasks.register(cls)
+  assert tasks.names() == ("fid", "inception_score", "kid", "probe")
+
+
+def test_knobs_are_validated_when_the_task_is_made():
+  for binding, knob in (("kid.block_size = 1", "kid.block_size"),
+                        ("inception_score.splits = 0", "inception_score.splits")):
+    gin.clear_config()
+    gin.parse_config(binding)
+    with pytest.raises(ValueError, match=knob):
+      tasks.make_tasks([knob.split(".")[0]])
 
 
 def test_unknown_names_and_tasks_without_logits():
   with pytest.raises(ValueError, match=r"Unknown metrics \['precision'\]"):
     tasks.make_tasks(("fid", "precision"))
-  wanted = tasks.make_tasks(("inception_score", "kid"))
-  assert [t.name for t in tasks.available(wanted, has_logits=True)] == [
+  wanted = ("inception_score", "kid")
+  assert [t.name for t in tasks.make_tasks(wanted, has_logits=True)] == [
       "inception_score", "kid"]
-  assert [t.name for t in tasks.available(wanted, has_logits=False)] == ["kid"]
+  assert [t.name for t in tasks.make_tasks(wanted, has_logits=False)] == ["kid"]
   assert tasks.make_tasks(("inception_score",))[0].value_names() == (
       "inception_score",)
 
@@ -50,14 +88,14 @@ def test_unknown_names_and_tasks_without_logits():
 def test_kid_explains_its_nan_standard_error_once(caplog):
   rng = np.random.RandomState(0)
   real, fake = _stats(rng.randn(40, 4)), _stats(rng.randn(30, 4))
-  (kid,) = tasks.make_tasks(("kid",), kid_block_size=40)
+  kid = tasks.KernelInceptionDistance(block_size=40)
   for _ in range(2):
-    assert np.isnan(kid.compute(real, fake)["kid_stderr"])
+    assert np.isnan(kid.compute(_inputs(real, fake))["kid_stderr"])
   (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
   assert warning.startswith("KID's standard error needs at least 2 blocks of "
-                            "kid_block_size=40 samples; 40 real and 30 fake samples make "
+                            "kid.block_size=40 samples; 40 real and 30 fake samples make "
                             "one, so kid_stderr is reported as NaN")
-  (kid,) = tasks.make_tasks(("kid",), kid_block_size=39)
+  kid = tasks.KernelInceptionDistance(block_size=39)
   caplog.clear()
-  assert not np.isnan(kid.compute(real, fake)["kid_stderr"])
+  assert not np.isnan(kid.compute(_inputs(real, fake))["kid_stderr"])
   assert not caplog.records

@@ -7,7 +7,7 @@ import pytest
 
 from compare_ssgan import run_dir
 from compare_ssgan.studies import collect
-from compare_ssgan.studies import reports
+from compare_ssgan.studies import report_files
 from compare_ssgan.studies import runner
 from compare_ssgan.studies import study_file
 from tests import tiny_configs
@@ -58,9 +58,9 @@ study.cells = [
   for cell in cells:
     assert [(r.seed, sorted(r.values("fid"))) for r in cell.complete()] == [(0, [0, 2]),
                                                                             (1, [0, 2])]
-  paths = reports.write_report(cells, str(tmp_path / "report"))
-  for name in (reports.MARKDOWN, reports.CSV, reports.JSON, reports.LATEX, reports.CURVES,
-               reports.MONTAGE):
+  paths = report_files.write_report(cells, str(tmp_path / "report"))
+  for name in (report_files.MARKDOWN, report_files.CSV, report_files.JSON, report_files.LATEX, report_files.CURVES,
+               report_files.MONTAGE):
     assert os.path.getsize(tmp_path / "report" / name) > 0, name
   assert os.listdir(paths["hparams"])
   assert "n=" not in open(paths["markdown"]).read().split("### t: FID at the final")[1]

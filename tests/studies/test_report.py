@@ -5,7 +5,7 @@ import os
 import pytest
 
 from compare_ssgan.studies import collect
-from compare_ssgan.studies import reports
+from compare_ssgan.studies import report_files
 from compare_ssgan.studies import tables
 from tests.studies import synthetic
 
@@ -49,15 +49,15 @@ def test_records_give_the_numbers_and_the_seeds(cells):
 
 def test_report_writes_every_file(cells, tmp_path):
   out = tmp_path / "report"
-  reports.write_report(cells, str(out))
-  for name in (reports.MARKDOWN, reports.CSV, reports.JSON, reports.LATEX, reports.CURVES,
-               reports.PROBE_CURVES, reports.PROBE_VS_FID, reports.MONTAGE):
+  report_files.write_report(cells, str(out))
+  for name in (report_files.MARKDOWN, report_files.CSV, report_files.JSON, report_files.LATEX, report_files.CURVES,
+               report_files.PROBE_CURVES, report_files.PROBE_VS_FID, report_files.MONTAGE):
     assert (out / name).stat().st_size > 0, name
-  assert os.listdir(out / reports.HPARAMS)
-  report = json.loads((out / reports.JSON).read_text())
+  assert os.listdir(out / report_files.HPARAMS)
+  report = json.loads((out / report_files.JSON).read_text())
   assert report["montage_seeds"] == {"uncond": 1, "ssgan": 0}  # lowest final FID
-  assert "22.00 ± 2.83 (best 20.00) n=2/3" in (out / reports.MARKDOWN).read_text()
-  latex = (out / reports.LATEX).read_text()
+  assert "22.00 ± 2.83 (best 20.00) n=2/3" in (out / report_files.MARKDOWN).read_text()
+  latex = (out / report_files.LATEX).read_text()
   assert r"\toprule" in latex and r"40.00 $\pm$ 10.00 (best 30.00)" in latex
 
 

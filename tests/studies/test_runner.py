@@ -13,7 +13,7 @@ import pytest
 # main's flags share absl's registry with the runner's: the runner must not need them.
 from compare_ssgan import main  # pylint: disable=unused-import
 from compare_ssgan import run_dir
-from compare_ssgan.studies import run as run_cli
+from compare_ssgan.studies import run_study as run_cli
 from compare_ssgan.studies import runner
 from compare_ssgan.studies import study_file
 

@@ -1,7 +1,7 @@
 """Turns a study's runs (or any run directories) into the papers' tables and figures.
 
-  python -m compare_ssgan.studies.report --study_dir=runs/studies/NAME --out=reports/NAME
-  python -m compare_ssgan.studies.report --run_dirs=runs/a,runs/b --out=reports/ab
+  python -m compare_ssgan.studies.write_report --study_dir=runs/studies/NAME --out=reports/NAME
+  python -m compare_ssgan.studies.write_report --run_dirs=runs/a,runs/b --out=reports/ab
 
 --out gets report.md (tables and figures), report.csv / report.json (the same numbers),
 tables.tex (booktabs), curves.png (FID/KID over training), probe_curves.png and
@@ -13,7 +13,7 @@ from absl import app
 from absl import flags
 
 from compare_ssgan.studies import collect
-from compare_ssgan.studies import reports
+from compare_ssgan.studies import report_files
 from compare_ssgan.studies import tables
 
 flags.DEFINE_string("study_dir", None, "<root>/<study name>: every run directory under it.")
@@ -36,7 +36,7 @@ def main(argv):
                               use_study_plan=bool(FLAGS.study_dir))
   for grid in tables.grids(cells):
     print(tables.plain_text(grid) + "\n")
-  paths = reports.write_report(cells, FLAGS.out)
+  paths = report_files.write_report(cells, FLAGS.out)
   print("Wrote " + ", ".join(sorted(paths.values())))
 
 

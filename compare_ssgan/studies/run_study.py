@@ -1,6 +1,6 @@
 """Runs every missing (cell, seed) run of a study, one after another (see runner.py).
 
-  python -m compare_ssgan.studies.run --study=gin_configs/studies/NAME.gin \
+  python -m compare_ssgan.studies.run_study --study=gin_configs/studies/NAME.gin \
       [--root=runs/studies] [--only=cell,cell] [--dry_run]
 
 Exits non-zero if any run failed (each failure is reported with its log) or a run

@@ -1,4 +1,4 @@
-"""Writes a report of runs (see report.py for the command) and a single run's summary."""
+"""Writes a report of runs (the command: write_report.py): tables, figures, CSV/JSON."""
 import csv
 import json
 import math
@@ -85,11 +85,3 @@ _MARKDOWN_NOTE = (
     "FID/KID, highest probe accuracy), over complete runs only; `n=k/N` where only k of the "
     "N planned runs are complete. *final*: each run's last checkpoint; *best*: each run's "
     "own best checkpoint.")
-
-
-def run_summary(model_dir):
-  """A single run's summary table (printed by `main --mode=train_and_eval`) and its curves
-  PNG (run_dir.curves_path); returns the table as text."""
-  cells = collect.group_cells([collect.read_run(model_dir)], use_study_plan=False)
-  figures.curves(cells, tables.METRICS, run_dir.curves_path(model_dir))
-  return tables.plain_text(tables.grids(cells)[0])
