@@ -81,20 +81,50 @@ def _restore(model_dir, checkpoint_path=None, use_ema=None):
   return module, _metadata(model_dir, sampler)
 
 
+def _check_export_dir(model_dir, export_dir, overwrite):
+  """Refuses, before any work, an export_dir whose writing could lose anything: the run
+  directory or a directory around it, a place inside the run other than its export area, a
+  regular file, or (with `overwrite`) a non-empty directory that is not an export."""
+  def real(path):
+    return os.path.realpath(path).rstrip(os.sep) + os.sep
+
+  run, target = real(model_dir), real(export_dir)
+  exports = real(os.path.join(model_dir, run_dir.EXPORT_DIR))
+  if run.startswith(target):
+    raise ValueError(f"--export_dir={export_dir} is the run directory {model_dir} or holds "
+                     "it: writing an export there would replace the run. Choose another.")
+  if target.startswith(run) and not (target.startswith(exports) and target != exports):
+    raise ValueError(f"--export_dir={export_dir} lies inside the run directory {model_dir}; "
+                     f"exports of a run go under {exports} (the default) or outside it.")
+  if tf.io.gfile.exists(export_dir) and not tf.io.gfile.isdir(export_dir):
+    raise ValueError(f"--export_dir={export_dir} is a file, not a directory; an export is a "
+                     "directory. Choose another path (the file is left as it is).")
+  if not tf.io.gfile.exists(export_dir) or not tf.io.gfile.listdir(export_dir):
+    return
+  if not overwrite:
+    raise FileExistsError(f"Export directory {export_dir!r} exists and is not empty "
+                          "(--overwrite replaces it if it is an export).")
+  if not is_export(export_dir):
+    raise ValueError(f"--overwrite refuses {export_dir}: it is not an export (no "
+                     f"{_SAVED_MODEL} and {METADATA}), so replacing it could lose data.")
+
+
 def export(model_dir, export_dir=None, checkpoint_path=None, use_ema=None,
            overwrite=False):
   """Writes the run's generator (its EMA one where it has one) as a SavedModel.
 
   The run's config.gin must be parsed first (runs.parse_run_config; main.py does it).
-  `export_dir` defaults to <model_dir>/export/<step>; an existing non-empty one is refused
-  unless `overwrite`. The export is written beside it and put in place whole
+  `export_dir` defaults to <model_dir>/export/<step>. It is checked before any work
+  (`_check_export_dir`): an existing non-empty one is refused unless `overwrite`, which
+  replaces only a previous export. The export is written beside it and put in place whole
   (run_dir.replace_directory_atomically). Returns export_dir.
   """
+  if export_dir is not None:
+    _check_export_dir(model_dir, export_dir, overwrite)
   module, metadata = _restore(model_dir, checkpoint_path, use_ema)
-  export_dir = export_dir or run_dir.export_path(model_dir, metadata["step"])
-  if not overwrite and tf.io.gfile.exists(export_dir) and tf.io.gfile.listdir(export_dir):
-    raise FileExistsError(f"Export directory {export_dir!r} exists and is not empty "
-                          "(--overwrite replaces it).")
+  if export_dir is None:
+    export_dir = run_dir.export_path(model_dir, metadata["step"])
+    _check_export_dir(model_dir, export_dir, overwrite)
 
   def write(directory):
     tf.saved_model.save(module, directory,
@@ -106,8 +136,9 @@ def export(model_dir, export_dir=None, checkpoint_path=None, use_ema=None,
 
 
 def is_export(path):
-  """Whether `path` is an export directory (a SavedModel written by `export`)."""
-  return tf.io.gfile.exists(os.path.join(path, _SAVED_MODEL))
+  """Whether `path` is an export directory (a SavedModel and metadata from `export`)."""
+  return all(tf.io.gfile.exists(os.path.join(path, name))
+             for name in (_SAVED_MODEL, METADATA))
 
 
 def load(export_dir):

@@ -182,9 +182,13 @@ def main(argv):
 
 
 def run():
-  """Runs main; a preemption or Ctrl-C exits with one line and its status, no traceback."""
+  """Runs main; a preemption, a Ctrl-C or an incomplete evaluation exits with one line and
+  its status, no traceback."""
   try:
     app.run(main)
+  except eval_job.EvaluationIncomplete as incomplete:
+    logging.error("%s", incomplete)
+    sys.exit(1)
   except KeyboardInterrupt as stop:
     preempted = isinstance(stop, trainer_lib.Preempted)
     status = PREEMPTED_EXIT_STATUS if preempted else INTERRUPTED_EXIT_STATUS

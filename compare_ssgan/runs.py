@@ -11,6 +11,7 @@ does it), then load:
 """
 import inspect
 import time
+import tokenize
 
 from absl import logging
 import gin
@@ -50,7 +51,14 @@ def parse_run_config(model_dir, wait_secs=0.0, poll_secs=10.0, sleep=time.sleep,
                  path, dir_state, waited, wait_secs)
     sleep(min(poll_secs, wait_secs - waited))
   with tf.io.gfile.GFile(path) as f:
-    gin.parse_config(f.read())
+    text = f.read()
+  try:
+    gin.parse_config(text)
+  except tokenize.TokenError as e:  # An unclosed bracket: (message, (line, column)).
+    message, (line, _) = e.args
+    raise ValueError(f"{path} cannot be parsed: {message} at line {line}.") from None
+  except (SyntaxError, ValueError) as e:  # gin says "line N" of "<string>".
+    raise ValueError(f"{path} cannot be parsed: {e}") from None
 
 
 def _bound(configurable, parameter):

@@ -168,3 +168,33 @@ def test_the_sample_mode_refuses_bad_flags_before_any_work(tmp_path):
                          check=False)
     assert out.returncode != 0 and message in out.stderr, (flags_, out.stderr[-2000:])
   assert not os.listdir(tmp_path)
+
+
+def test_export_dir_that_could_lose_data_is_refused_before_any_work(ema_run, tmp_path):
+  runs.parse_run_config(ema_run)
+  before = sorted(os.listdir(ema_run))
+  a_file = tmp_path / "notes.txt"
+  a_file.write_text("keep me")
+  not_an_export = tmp_path / "data"
+  not_an_export.mkdir()
+  (not_an_export / "images.npz").write_text("keep me too")
+  for export_dir, overwrite, message in (
+      (ema_run, True, "is the run directory"),
+      (os.path.dirname(ema_run), True, "or holds it"),
+      (os.path.join(ema_run, "eval"), True, "lies inside the run directory"),
+      (os.path.join(ema_run, "export"), True, "lies inside the run directory"),
+      (str(a_file), True, "is a file"),
+      (str(a_file), False, "is a file"),
+      (str(not_an_export), True, "it is not an export"),
+      (str(not_an_export), False, "exists and is not empty")):
+    with pytest.raises((ValueError, FileExistsError), match=message):
+      export.export(ema_run, export_dir, overwrite=overwrite)
+  assert sorted(os.listdir(ema_run)) == before
+  assert a_file.read_text() == "keep me"
+  assert (not_an_export / "images.npz").read_text() == "keep me too"
+  # A previous export is replaced, inside the run's export area or outside the run.
+  outside = str(tmp_path / "exported")
+  for export_dir in (os.path.join(ema_run, "export", "mine"), outside):
+    export.export(ema_run, export_dir)
+    assert export.export(ema_run, export_dir, overwrite=True) == export_dir
+    assert export.is_export(export_dir)

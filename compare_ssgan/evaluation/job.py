@@ -18,7 +18,9 @@ retention deleted before it was read is skipped with a warning; one that cannot
 be restored (corrupt) is recorded with its reason in the failure log
 (`run_dir.eval_failures_path`) and never retried except by a rescore. It stops
 once `TRAIN_DONE` exists and every checkpoint is done (or after `timeout_secs`
-without a new checkpoint).
+without a new checkpoint), saying what was and was not scored, and raises
+EvaluationIncomplete if a checkpoint still present could not be restored or the
+final one has no rows.
 """
 
 import os
@@ -53,6 +55,10 @@ class _Job:
         run_dir.results_path(self.model_dir, self.options.results_format),
         self.options.results_format)
     self.failures = results.FailureLog(run_dir.eval_failures_path(self.model_dir))
+    # The state files this job adds to are read now, so that a damaged one is refused
+    # (naming its line) before any work, not after an evaluation.
+    self.results.read()
+    self.failures.read()
     self.final_step = (None if self.options.inception_metrics_every_steps is None
                        else run.training_steps())
     self._dataset = None
@@ -185,13 +191,44 @@ def run_continuous_eval(run, options=None, extractor=None, sleep=time.sleep,
       last_progress = clock()
       continue
     if finished:
-      logging.info("Training is done and all checkpoints are evaluated.")
+      _finish(job, evaluated)
       return evaluated
     timeout = job.options.timeout_secs
     if timeout is not None and clock() - last_progress > timeout:
       logging.warning("No new checkpoint in %s s; stopping.", timeout)
       return evaluated
     sleep(job.options.poll_interval_secs)
+
+
+class EvaluationIncomplete(RuntimeError):
+  """Training is done but a checkpoint the protocol scores could not be scored;
+  `evaluated` holds the steps the call did score."""
+
+  def __init__(self, message, evaluated):
+    super().__init__(message)
+    self.evaluated = evaluated
+
+
+def _finish(job, evaluated):
+  """Logs what was and was not scored; raises EvaluationIncomplete if a checkpoint that
+  is still there could not be restored, or the final one is not scored."""
+  present = [step for step, _ in run_dir.list_checkpoints(job.model_dir)]
+  scored = {key.step for key in job.results.keys() if key == job.key(key.step)}
+  failed = {step: reason for step, reason in job.failures.reasons(job.use_ema).items()
+            if step in present}
+  final = present[-1] if present else None
+  logging.info("Training is done. Checkpoints %s; scored with this protocol: %s; this "
+               "call scored %s; could not be restored: %s.", present, sorted(scored),
+               evaluated, sorted(failed) or "none")
+  problems = [f"step {step}: {reason}" for step, reason in sorted(failed.items())]
+  has_tasks = bool(job.fake_tasks or job.discriminator_tasks)
+  if has_tasks and final is not None and final not in scored and final not in failed:
+    problems.append(f"the final checkpoint (step {final}) has no rows")
+  if problems:
+    raise EvaluationIncomplete(
+        f"Evaluation of {job.model_dir} is incomplete: " + "; ".join(problems) +
+        f" (recorded in {job.failures.path}; --mode=eval --rescore --checkpoint=... "
+        "retries one).", evaluated)
 
 
 def run_eval(run, checkpoint=None, options=None, extractor=None, rescore=False):

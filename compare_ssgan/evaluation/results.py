@@ -35,18 +35,37 @@ _INT_FIELDS = ("step", "n", "seed", "repeat")
 _FLOAT_FIELDS = ("value", "wall_time", "eval_secs")
 
 
-def _typed(row):
+class DamagedFileError(ValueError):
+  """A results or failure file that cannot be read: named with its line."""
+
+
+# Fields every row must have a value in (repeat, eval_secs and checkpoint may be empty).
+_REQUIRED_FIELDS = ("step", "metric", "value", "n", "seed", "use_ema", "wall_time")
+
+
+def _typed(row, path, line):
   """Row with CSV strings turned back into ints / floats / bools / None."""
+  if not isinstance(row, dict) or set(row) != set(FIELDS):
+    raise DamagedFileError(
+        f"{path}, line {line}: expected a row with the fields {list(FIELDS)}, got "
+        f"{row!r}. The file is damaged (a truncated write?); repair or remove that line.")
   out = dict(row)
   for key, value in row.items():
-    if value in ("", None):
-      out[key] = None
-    elif key in _INT_FIELDS:
-      out[key] = int(value)
-    elif key in _FLOAT_FIELDS:
-      out[key] = float(value)
-    elif key == "use_ema":
-      out[key] = value in (True, "True", "true", "1")
+    try:
+      if value in ("", None):
+        if key in _REQUIRED_FIELDS:
+          raise ValueError("missing")
+        out[key] = None
+      elif key in _INT_FIELDS:
+        out[key] = int(value)
+      elif key in _FLOAT_FIELDS:
+        out[key] = float(value)
+      elif key == "use_ema":
+        out[key] = value in (True, "True", "true", "1")
+    except (TypeError, ValueError) as e:
+      raise DamagedFileError(
+          f"{path}, line {line}: field {key!r} is {value!r}, not a valid value ({e}). "
+          "The file is damaged (a truncated write?); repair or remove that line.") from None
   return out
 
 
@@ -61,6 +80,20 @@ class RowSetKey(NamedTuple):
 def row_set_key(row):
   return RowSetKey(row["step"], row["use_ema"], row["n"],
                    row["seed"] - (row["repeat"] or 0))
+
+
+_FAILURE_FIELDS = {"step", "use_ema", "checkpoint", "reason"}
+
+
+def _json_lines(path, text):
+  """(line number, object) of each non-blank line of a JSON-lines file."""
+  for number, line in enumerate(text.splitlines(), 1):
+    if line.strip():
+      try:
+        yield number, json.loads(line)
+      except json.JSONDecodeError as e:
+        raise DamagedFileError(f"{path}, line {number}: not JSON ({e}); repair or remove "
+                               "that line.") from None
 
 
 def _read_text(path):
@@ -87,12 +120,11 @@ class ResultsFile:
     if self.format == "csv":
       reader = csv.DictReader(io.StringIO(text))
       if text.strip() and tuple(reader.fieldnames or ()) != FIELDS:
-        raise ValueError(f"{self.path} is damaged or not a results file: its header is "
+        raise DamagedFileError(f"{self.path} is damaged or not a results file: its header is "
                          f"{reader.fieldnames}, expected {list(FIELDS)}.")
-      rows = list(reader)
-    else:
-      rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    return [_typed(r) for r in rows]
+      # A short row (a truncated last line) leaves trailing fields None.
+      return [_typed(row, self.path, reader.line_num) for row in reader]
+    return [_typed(row, self.path, line) for line, row in _json_lines(self.path, text)]
 
   def keys(self):
     """The RowSetKeys of the sets in the file."""
@@ -140,8 +172,14 @@ class FailureLog:
     self.path = path
 
   def read(self):
-    return [json.loads(line) for line in _read_text(self.path).splitlines()
-            if line.strip()]
+    records = []
+    for line, record in _json_lines(self.path, _read_text(self.path)):
+      if not (isinstance(record, dict) and _FAILURE_FIELDS <= set(record)):
+        raise DamagedFileError(
+            f"{self.path}, line {line}: expected a record with {sorted(_FAILURE_FIELDS)}, "
+            f"got {record!r}; repair or remove that line.")
+      records.append(record)
+    return records
 
   def reasons(self, use_ema):
     """{step: reason} of that generator's failures."""

@@ -68,8 +68,15 @@ def _read(path, need_features):
   if not (tf.io.gfile.exists(path + ".npz") and
           tf.io.gfile.exists(path + ".json")):
     return None
-  with tf.io.gfile.GFile(path + ".json") as f:
-    meta = json.load(f)
+  try:
+    with tf.io.gfile.GFile(path + ".json") as f:
+      meta = json.load(f)
+    if not isinstance(meta, dict):
+      raise ValueError(f"a {type(meta).__name__}, not an object")
+  except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError.
+    logging.warning("Real statistics metadata %s.json is damaged (%s); recomputing and "
+                    "replacing it.", path, e)
+    return None
   with tf.io.gfile.GFile(path + ".npz", "rb") as f:
     data = f.read()
   if hashlib.sha256(data).hexdigest() != meta.get("sha256"):

@@ -424,7 +424,10 @@ def test_a_corrupt_checkpoint_is_recorded_once_and_skipped(tmp_path,
     restored.append(run_dir.step_of(args[1]))
     return restore_sampler(*args)
 
-  assert _run(model_dir, sampler_factory=counting_factory) == [10, 30]
+  with pytest.raises(job.EvaluationIncomplete,
+                     match=r"incomplete: step 20: .*cannot be restored") as raised:
+    _run(model_dir, sampler_factory=counting_factory)
+  assert raised.value.evaluated == [10, 30]
   assert {r["step"] for r in _rows(model_dir)} == {10, 30}
   [failure] = results.FailureLog(run_dir.eval_failures_path(model_dir)).read()
   assert (failure["step"], failure["use_ema"]) == (20, False)
@@ -433,8 +436,9 @@ def test_a_corrupt_checkpoint_is_recorded_once_and_skipped(tmp_path,
   assert any(corrupt in w and "cannot be restored" in w for w in warnings)
   # A restarted evaluator does not try it again.
   restored.clear()
-  assert _run(model_dir, sampler_factory=counting_factory) == []
-  assert not restored
+  with pytest.raises(job.EvaluationIncomplete, match="step 20") as raised:
+    _run(model_dir, sampler_factory=counting_factory)
+  assert raised.value.evaluated == [] and not restored
   run = _fake_run(model_dir, dataset=ToyDataset(str(tmp_path / "data")))
   kwargs = dict(options=_options(), extractor=FakeExtractor())
   with pytest.raises(checkpoints.CheckpointError, match="failed earlier"):
@@ -444,6 +448,49 @@ def test_a_corrupt_checkpoint_is_recorded_once_and_skipped(tmp_path,
   assert job.run_eval(run, corrupt, rescore=True, **kwargs)
   assert not results.FailureLog(run_dir.eval_failures_path(model_dir)).read()
   assert {r["step"] for r in _rows(model_dir)} == {10, 20, 30}
+  assert _run(model_dir) == []  # Complete now: no error.
+
+
+def test_the_final_checkpoint_unrestorable_is_an_error_after_the_others(tmp_path):
+  model_dir = str(tmp_path / "run")
+  trainer = Trainer(model_dir)
+  trainer.save(10, 0.1)
+  trainer.save(20, 0.2)
+  trainer.finish()
+  for data in glob.glob(os.path.join(model_dir, "ckpt-20.data-*")):
+    with open(data, "wb"):
+      pass
+  with pytest.raises(job.EvaluationIncomplete, match="step 20") as raised:
+    _run(model_dir)
+  assert raised.value.evaluated == [10]
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("results.csv", "step,metric\n1,fid\n", "is damaged or not a results file"),
+    ("results.csv", ",".join(results.FIELDS) + "\n5,fid,1.0,24,42,,False,1.0,2.0,c\n"
+     "6,fid,1.0,24\n", r"results.csv, line 3: field 'seed' is None"),
+    ("failures.jsonl", "{not json\n", r"failures.jsonl, line 1: not JSON"),
+    ("failures.jsonl", '{"step": 3}\n', r"failures.jsonl, line 1: expected a record"),
+])
+def test_a_damaged_state_file_is_refused_before_any_work(tmp_path, name, text, message):
+  model_dir = str(tmp_path / "run")
+  trainer = Trainer(model_dir)
+  trainer.save(10, 0.1)
+  trainer.finish()
+  os.makedirs(os.path.join(model_dir, "eval"))
+  with open(os.path.join(model_dir, "eval", name), "w") as f:
+    f.write(text)
+  scored = []
+
+  def recording_factory(*args):
+    scored.append(args)
+    return restore_sampler(*args)
+
+  with pytest.raises(results.DamagedFileError, match=message):
+    _run(model_dir, sampler_factory=recording_factory)
+  assert not scored  # Nothing was sampled, so no work was thrown away.
+  with open(os.path.join(model_dir, "eval", name)) as f:
+    assert f.read() == text  # And nothing was lost.
 
 
 def test_waits_for_the_run_config_then_gives_up(tmp_path, monkeypatch):
@@ -499,3 +546,15 @@ def test_options_are_gin_configurable_and_validated():
   for bad in ("yes", 1):
     with pytest.raises(ValueError, match=f"evaluation.use_ema .* got {bad!r}"):
       evaluator.EvalOptions(use_ema=bad)
+
+
+@pytest.mark.parametrize("text, where", [
+    ("GAN.z_dim = 7\nTrainer.batch_size = (64\n", "EOF in multi-line statement at line 3"),
+    ("GAN.z_dim = 7\nTrainer.batch_size = = 64\n", "line 2"),
+])
+def test_a_run_config_that_does_not_parse_is_named(tmp_path, text, where):
+  model_dir = tmp_path / "run"
+  model_dir.mkdir()
+  (model_dir / "config.gin").write_text(text)
+  with pytest.raises(ValueError, match=f"run/config.gin cannot be parsed: .*{where}"):
+    runs.parse_run_config(str(model_dir))

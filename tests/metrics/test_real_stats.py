@@ -117,3 +117,22 @@ def test_unnamed_dataset_is_not_cached(tmp_path, monkeypatch):
   dataset.name = None
   real_stats.real_statistics(dataset, CountingExtractor(), 10)
   assert not (tmp_path / "cache").exists()
+
+
+def test_damaged_metadata_is_recomputed_and_replaced(tmp_path, caplog):
+  dataset = ToyDataset()
+  extractor = CountingExtractor()
+  stats_dir = str(tmp_path / "stats")
+  first = real_stats.real_statistics(dataset, extractor, 16, stats_dir=stats_dir)
+  meta = next((tmp_path / "stats").glob("*.json"))
+  for garbage in (b"\x00garbage{", b"[1, 2]"):
+    meta.write_bytes(garbage)
+    extractor.images_seen = 0
+    again = real_stats.real_statistics(dataset, extractor, 16, stats_dir=stats_dir)
+    assert extractor.images_seen == 16  # Recomputed, not a JSONDecodeError.
+    np.testing.assert_array_equal(again.sigma, first.sigma)
+    assert "is damaged" in caplog.text
+    assert json.loads(meta.read_text())["num_samples"] == 16  # Healed for the next run.
+  extractor.images_seen = 0
+  real_stats.real_statistics(dataset, extractor, 16, stats_dir=stats_dir)
+  assert extractor.images_seen == 0
