@@ -16,6 +16,8 @@ tf.io.gfile path:
   eval/failures.jsonl         checkpoints the evaluator could not restore, with the reason
   export/<step>/              `--mode=export`'s SavedModel of the generator (compare_ssgan.export)
   curves.png                  `--mode=train_and_eval`'s FID/KID curves of this run
+  train.lock                  the trainer working here (compare_ssgan.run_lock), while it runs
+  eval/evaluator.lock         the evaluator writing eval/, while it runs
   study.json                  a study run's identity and command, and whether it finished
                               (compare_ssgan.studies.runner); study_run.log: its output
 
@@ -41,6 +43,8 @@ EVAL_FAILURES = "failures.jsonl"
 EXPORT_DIR = "export"
 CURVES = "curves.png"
 STUDY_RUN = "study.json"
+TRAIN_LOCK = "train.lock"
+EVAL_LOCK = "evaluator.lock"
 STUDY_LOG = "study_run.log"
 
 # Object keys inside a checkpoint (also the variable-name prefixes tf.train writes).
@@ -79,6 +83,14 @@ def results_path(model_dir, results_format):
 
 def curves_path(model_dir):
   return os.path.join(model_dir, CURVES)
+
+
+def train_lock_path(model_dir):
+  return os.path.join(model_dir, TRAIN_LOCK)
+
+
+def eval_lock_path(model_dir):
+  return os.path.join(model_dir, EVAL_DIR, EVAL_LOCK)
 
 
 def study_run_path(model_dir):

@@ -30,6 +30,7 @@ from absl import logging
 import tensorflow as tf
 
 from compare_ssgan import run_dir
+from compare_ssgan import run_lock
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import extractor as extractor_lib
@@ -169,8 +170,12 @@ def run_continuous_eval(run, options=None, extractor=None, sleep=time.sleep,
   Returns:
     The steps evaluated by this call, in order.
   """
-  job = _Job(run, options, extractor)
-  model_dir = run.model_dir
+  with run_lock.hold(run_dir.eval_lock_path(run.model_dir), "evaluator"):
+    return _continuous_eval(_Job(run, options, extractor), sleep, clock)
+
+
+def _continuous_eval(job, sleep, clock):
+  model_dir = job.model_dir
   done = job.done_steps()
   evaluated = []
   last_progress = clock()
@@ -261,7 +266,11 @@ def run_eval(run, checkpoint=None, options=None, extractor=None, rescore=False):
                      "run, with that run's config.")
   elif not run_dir.checkpoint_exists(checkpoint):
     raise FileNotFoundError(f"Checkpoint {checkpoint}.index does not exist.")
-  job = _Job(run, options, extractor)
+  with run_lock.hold(run_dir.eval_lock_path(model_dir), "evaluator"):
+    return _eval_one(_Job(run, options, extractor), checkpoint, rescore)
+
+
+def _eval_one(job, checkpoint, rescore):
   step = run_dir.step_of(checkpoint)
   if not rescore:
     rows = job.results.rows_of(job.key(step))

@@ -151,13 +151,15 @@ def launch(command, log_path):
   """Runs `command` with its output appended to `log_path`; returns the exit status.
 
   If this process is stopped (Ctrl-C, SIGTERM), the run is stopped too, so that a restart
-  never finds two trainers in one directory. Call it from the main thread (it handles
+  never finds two trainers in one directory; if it is killed (SIGKILL), the run gets
+  SIGTERM from the kernel (Linux; elsewhere the run's lock refuses a second trainer). Call it from the main thread (it handles
   SIGTERM while the run lasts: Python's default would exit without stopping the run).
   """
   with open(log_path, "a") as log:
     log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(command)}\n")
     log.flush()
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(_dying_with_this_process(command), stdout=log,
+                               stderr=subprocess.STDOUT)
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
       return process.wait()
@@ -167,6 +169,22 @@ def launch(command, log_path):
       raise
     finally:
       signal.signal(signal.SIGTERM, previous_handler)
+
+
+# Sets Linux's PR_SET_PDEATHSIG (1) to SIGTERM, then becomes the command: the kernel sends
+# SIGTERM to the command when the process that launched it dies, even by SIGKILL. (A
+# preexec_fn would do the same, but is unsafe in a process with threads, as TF's are.)
+_EXEC_DYING_WITH_PARENT = (
+    "import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
+    "os.getppid() == int(sys.argv[1]) or sys.exit(128 + signal.SIGTERM); "
+    "os.execvp(sys.argv[2], sys.argv[2:])")
+
+
+def _dying_with_this_process(command):
+  """`command`, wrapped so that it ends when this process dies (on Linux)."""
+  if not sys.platform.startswith("linux"):
+    return command
+  return [sys.executable, "-c", _EXEC_DYING_WITH_PARENT, str(os.getpid()), *command]
 
 
 def _interrupt(signum, frame):

@@ -5,6 +5,7 @@ compare_gan's TPU loop in TF 2: `steps_per_loop` G steps per tf.function call (i
 averaged on device and read once per loop; checkpoints, summaries and NaN checks happen
 between loops, never inside the step.
 """
+import contextlib
 import signal
 
 from absl import logging
@@ -14,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_ssgan import run_dir
+from compare_ssgan import run_lock
 from compare_ssgan import validate
 from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
@@ -133,7 +135,10 @@ class Trainer:
 
   def train(self):
     """Runs (or resumes) training to `training_steps`; returns the final scalars."""
-    with self.worker.scratch_dir() as scratch_dir:
+    # One trainer per run directory: the chief holds its lock (the others write nothing).
+    lock = (run_lock.hold(run_dir.train_lock_path(self.model_dir), "trainer")
+            if self.worker.is_chief else contextlib.nullcontext())
+    with lock, self.worker.scratch_dir() as scratch_dir:
       return self._train(scratch_dir)
 
   def _train(self, scratch_dir):

@@ -189,9 +189,8 @@ def test_only_names_unknown_cells(tmp_path):
     runner.run_specs(_study(tmp_path), str(tmp_path), only=["c"])
 
 
-def test_sigterm_to_the_runner_stops_its_run(tmp_path):
-  # A scheduler's SIGTERM goes to the runner's pid alone; Python's default action would end
-  # the runner and leave the run going on, a second trainer for the restarted study.
+def _launch_sleeping_child(tmp_path):
+  """(runner process, its child's pid): the runner's `launch` of a child that sleeps."""
   child_pid_path = tmp_path / "child.pid"
   child = (f"import os, time; open({str(child_pid_path)!r}, 'w').write(str(os.getpid())); "
            "time.sleep(120)")
@@ -203,8 +202,33 @@ def test_sigterm_to_the_runner_stops_its_run(tmp_path):
   while not (child_pid_path.exists() and child_pid_path.read_text()):
     assert time.monotonic() < deadline and launcher.poll() is None
     time.sleep(0.1)
-  child_pid = int(child_pid_path.read_text())
+  return launcher, int(child_pid_path.read_text())
+
+
+def test_sigterm_to_the_runner_stops_its_run(tmp_path):
+  # A scheduler's SIGTERM goes to the runner's pid alone; Python's default action would end
+  # the runner and leave the run going on, a second trainer for the restarted study.
+  launcher, child_pid = _launch_sleeping_child(tmp_path)
   launcher.send_signal(signal.SIGTERM)
   assert launcher.wait(timeout=60) != 0
   with pytest.raises(ProcessLookupError):
     os.kill(child_pid, 0)  # Reaped by the launcher: gone, not a zombie.
+
+
+def test_a_killed_runner_leaves_no_orphan_run(tmp_path):
+  launcher, child_pid = _launch_sleeping_child(tmp_path)
+  launcher.send_signal(signal.SIGKILL)  # No handler runs: the kernel tells the child.
+  launcher.wait(timeout=60)
+  deadline = time.monotonic() + 30
+  while _running(child_pid):
+    assert time.monotonic() < deadline, f"the run {child_pid} outlived its runner"
+    time.sleep(0.1)
+
+
+def _running(pid):
+  """Whether pid runs (an exited orphan is reaped by init; a zombie counts as gone)."""
+  try:
+    with open(f"/proc/{pid}/stat") as f:
+      return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+  except FileNotFoundError:
+    return False
