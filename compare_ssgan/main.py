@@ -35,6 +35,7 @@ from compare_ssgan import export as export_lib
 from compare_ssgan import gin_files
 from compare_ssgan import run_dir
 from compare_ssgan import runs
+from compare_ssgan import scratch
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import job as eval_job
 from compare_ssgan.evaluation import run_summary
@@ -151,6 +152,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   _check_flags()
+  scratch.remove_stale()
   signal.signal(signal.SIGTERM, _preempt)
   if FLAGS.mode in ("eval", "continuous_eval", "export") or (
       FLAGS.mode == "sample" and FLAGS.model_dir):

@@ -33,6 +33,8 @@ import re
 from absl import logging
 import tensorflow as tf
 
+from compare_ssgan import run_lock
+
 CONFIG = "config.gin"
 OPERATIVE_CONFIG = "operative_config.gin"
 TRAIN_DONE = "TRAIN_DONE"
@@ -243,7 +245,7 @@ def replace_directory_atomically(path, fill):
   for entry in tf.io.gfile.listdir(parent):
     entry = entry.rstrip("/")
     match = re.fullmatch(rf"{re.escape(name)}{re.escape(_ATOMIC_TEMP)}(\d+)", entry)
-    if match and not _process_alive(int(match.group(1))):
+    if match and not run_lock.process_alive(int(match.group(1))):
       logging.warning("Removing %s, left half-written by an earlier process.", entry)
       _remove(os.path.join(parent, entry))
   tmp = os.path.join(parent, f"{name}{_ATOMIC_TEMP}{os.getpid()}")
@@ -252,16 +254,6 @@ def replace_directory_atomically(path, fill):
   _remove(path)
   tf.io.gfile.rename(tmp, path)
   return path
-
-
-def _process_alive(pid):
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    return True
-  return True
 
 
 def write_atomically(path, data):

@@ -36,7 +36,8 @@ def _start_time(pid):
     return None
 
 
-def _alive(pid, start_time):
+def process_alive(pid, start_time=None):
+  """Whether process `pid` runs on this host (and, given its start time, is that one)."""
   try:
     os.kill(pid, 0)
   except ProcessLookupError:
@@ -94,7 +95,7 @@ def acquire(path, purpose):
       return True
     holder = _read(path) or {}
     same_host = holder.get("host") == socket.gethostname()
-    if holder and (not same_host or _alive(holder["pid"], holder.get("start_time"))):
+    if holder and (not same_host or process_alive(holder["pid"], holder.get("start_time"))):
       raise LockHeld(
           f"Another {purpose} works in this run directory: {path} is held by "
           f"{_describe(holder)}. Stop it first; if it runs on another host and is gone, "

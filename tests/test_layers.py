@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "compare_ssgan")
 
 LAYERS = (
-    ("validate", "run_dir", "gin_files"),
+    ("validate", "run_lock", "scratch", "run_dir", "gin_files"),
     ("data", "architectures", "profiling"),
     ("gans",),
     ("training",),

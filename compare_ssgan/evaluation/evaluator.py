@@ -10,7 +10,6 @@ that need D (the representation probe) are scored once per checkpoint.
 
 import dataclasses
 import math
-import tempfile
 import time
 from typing import Optional, Tuple
 
@@ -18,6 +17,7 @@ from absl import logging
 import gin
 import numpy as np
 
+from compare_ssgan import scratch
 from compare_ssgan import validate
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import statistics
@@ -113,11 +113,11 @@ def metric_tasks(options, has_logits):
 def score_fakes(sampler, extractor, real, tasks, options, seed):
   """{value name: float} for one fake set; all NaN if G output NaN/inf."""
   # Fake features that tasks keep go to a local file for this set only (memory flat in N).
-  with tempfile.TemporaryDirectory(prefix="compare_ssgan_fake_features_") as scratch:
+  with scratch.directory("fake_features") as scratch_dir:
     try:
       fake = tasks_lib.inception_statistics(
           sampler.sample(options.num_samples, seed, options.sample_batch_size),
-          extractor, options.num_samples, tasks, scratch,
+          extractor, options.num_samples, tasks, scratch_dir,
           quantize=options.quantize_fakes, clip=options.clip_fakes)
     except statistics.NonFiniteImagesError as e:
       logging.warning("Generator output is not finite (%s); recording NaN.", e)

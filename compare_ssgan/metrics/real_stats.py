@@ -17,13 +17,13 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
 from compare_ssgan import run_dir
+from compare_ssgan import scratch
 from compare_ssgan.metrics import feature_file
 from compare_ssgan.metrics import inception_weights
 from compare_ssgan.metrics import statistics
@@ -98,13 +98,6 @@ def _read(path, need_features):
         features=features)
 
 
-def _scratch_dir():
-  """A local directory for features being computed, removed when the process exits."""
-  path = tempfile.mkdtemp(prefix="compare_ssgan_real_features_")
-  atexit.register(shutil.rmtree, path, ignore_errors=True)
-  return path
-
-
 def real_statistics(dataset, extractor, num_samples, batch_size=64,
                     stats_dir=None, keep_features=False):
   """Statistics of the first `num_samples` eval images of `dataset`.
@@ -134,8 +127,11 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
   if not name:
     logging.warning("Dataset %r has no `name`: real statistics not cached.",
                     dataset)
-    features_path = (os.path.join(_scratch_dir(), "features.npy") if keep_features
-                     else None)
+    features_path = None
+    if keep_features:  # Read until the process exits (a SIGKILL: scratch.remove_stale).
+      directory = scratch.make("real_features")
+      atexit.register(shutil.rmtree, directory, ignore_errors=True)
+      features_path = os.path.join(directory, "features.npy")
     return statistics.compute_statistics(image_batches, extractor, num_samples,
                                          features_path=features_path)
   split = getattr(dataset, "eval_split", "eval")
@@ -149,10 +145,10 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
   if cached is not None:
     logging.info("Using cached real statistics %s.npz", path)
     return cached
-  with tempfile.TemporaryDirectory(prefix="compare_ssgan_real_features_") as scratch:
+  with scratch.directory("real_features") as scratch_dir:
     stats = statistics.compute_statistics(
         image_batches, extractor, num_samples,
-        features_path=os.path.join(scratch, "features.npy") if keep_features else None)
+        features_path=os.path.join(scratch_dir, "features.npy") if keep_features else None)
     stats.inception_score = stats.inception_score_std = None
     _write(path, stats, {
         "dataset": name, "split": split, "eval_order": order,
