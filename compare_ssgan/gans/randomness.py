@@ -28,6 +28,12 @@ def replica_slice(draw_fn, local_batch_size, seed):
   return global_values[start:start + local_batch_size]
 
 
+def replica_id():
+  """This replica's index in the sync group (int32; 0 outside a replica context)."""
+  ctx = tf.distribute.get_replica_context()
+  return tf.cast(ctx.replica_id_in_sync_group if ctx else 0, tf.int32)
+
+
 def num_replicas_in_sync():
   ctx = tf.distribute.get_replica_context()
   return ctx.num_replicas_in_sync if ctx else tf.distribute.get_strategy().num_replicas_in_sync

@@ -1,6 +1,11 @@
 """SS-GAN's auxiliary rotation loss (Chen et al., CVPR 2019), batched as compare_gan does.
 
 Per replica, the last n = rotated_batch_size / (4 * replicas) images of a group are rotated
+(`sources="per_replica"`, compare_gan's per-core batching: which images are rotated, and so
+the loss, depends on the number of replicas). With `sources="global_batch"` the rotated
+images are the last rotated_batch_size / 4 of the global batch whatever the replica count:
+each replica rotates its rows among them, and the loss is their mean over the global batch,
+so one process and N replicas compute the same loss. The images are rotated
 by 90, 180 and 270 degrees (exact `rot90`, stacked all-90, all-180, all-270) and join the
 step's single D call. A 4-way linear head on D's final features (spectrally normalized
 when D is) classifies {the n originals: 0, rotations: 1, 2, 3}. D minimises
@@ -52,13 +57,16 @@ def rotation_targets(n):
   return tf.repeat(tf.range(NUM_ROTATIONS, dtype=tf.int32), n)
 
 
+SOURCES = ("per_replica", "global_batch")
+
+
 class RotationTerm(base.AuxiliaryTerm):
   """SS-GAN: `weight_d` (beta) on reals in D's loss, `weight_g` (alpha) on fakes in G's."""
 
   optimizer = "discriminator"
   metric_names = ("rotation_real_loss", "rotation_fake_loss", "rotation_accuracy")
 
-  def __init__(self, rotated_batch_size, weight_d, weight_g):
+  def __init__(self, rotated_batch_size, weight_d, weight_g, sources="per_replica"):
     super().__init__(name="rotation")
     validate.integer("rotation.rotated_batch_size", rotated_batch_size, minimum=1)
     if rotated_batch_size % NUM_ROTATIONS:
@@ -66,9 +74,11 @@ class RotationTerm(base.AuxiliaryTerm):
                        f"got {rotated_batch_size}.")
     validate.number("rotation.weight_d", weight_d, minimum=0)
     validate.number("rotation.weight_g", weight_g, minimum=0)
+    validate.choice("rotation.sources", sources, SOURCES)
     self.rotated_batch_size = rotated_batch_size
     self.weight_d = weight_d
     self.weight_g = weight_g
+    self.sources = sources
     self.head = None
 
   def build_heads(self, discriminator, generator):
@@ -78,8 +88,10 @@ class RotationTerm(base.AuxiliaryTerm):
     self.head(tf.zeros([1, discriminator.feature_dim]))
 
   def num_sources(self, local_batch_size):
-    """n: images of this replica's batch that are rotated (compare_gan's rotated_bs / 4)."""
+    """n: the last images of this replica's batch that are rotated."""
     replicas = randomness.num_replicas_in_sync()
+    if self.sources == "global_batch":
+      return min(local_batch_size, self.rotated_batch_size // NUM_ROTATIONS)
     if self.rotated_batch_size % (NUM_ROTATIONS * replicas):
       raise ValueError(f"rotation.rotated_batch_size={self.rotated_batch_size} must be a "
                        f"multiple of 4 x {replicas} replicas.")
@@ -90,21 +102,38 @@ class RotationTerm(base.AuxiliaryTerm):
                        f"{local_batch_size}.")
     return n
 
+  def _source_weights(self, local_batch_size, n):
+    """[n] 1.0 for this replica's last n images that are among the last
+    rotated_batch_size / 4 of the global batch (replica r holds its rows r*b ... r*b+b-1),
+    else 0.0; scaled so that the replicas' mean of the weighted means is the global mean."""
+    replicas = randomness.num_replicas_in_sync()
+    global_sources = self.rotated_batch_size // NUM_ROTATIONS
+    first_row = randomness.replica_id() * local_batch_size + local_batch_size - n
+    rows = first_row + tf.range(n, dtype=tf.int32)
+    in_tail = rows >= replicas * local_batch_size - global_sources
+    return tf.cast(in_tail, tf.float32) * (replicas * n / global_sources)
+
   def _add(self, batch, group, images, labels):
     n = self.num_sources(images.shape[0])
     rotated, rotated_labels = rotate_last(images, labels, n)
     batch.add(group, rotated, rotated_labels)
 
   def _loss(self, outputs, group):
-    """Mean CE and accuracy over the n originals (last of `group`) and their rotations."""
-    n = self.num_sources(None)
+    """CE and accuracy over the n originals (last of `group`) and their rotations: their
+    mean, or with `sources="global_batch"` this replica's share of the global mean."""
+    local_batch_size = outputs[group].features.shape[0]
+    n = self.num_sources(local_batch_size)
     features = tf.concat([outputs[group].features[-n:], outputs["rot_" + group].features],
                          axis=0)
     logits = tf.cast(self.head(features), tf.float32)
     targets = rotation_targets(n)
-    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits))
-    correct = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), targets)
-    return loss, tf.reduce_mean(tf.cast(correct, tf.float32))
+    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
+    correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), targets),
+                      tf.float32)
+    if self.sources == "global_batch":
+      weights = tf.tile(self._source_weights(local_batch_size, n), [NUM_ROTATIONS])
+      losses, correct = losses * weights, correct * weights
+    return tf.reduce_mean(losses), tf.reduce_mean(correct)
 
   def add_d_step_inputs(self, ctx, batch):
     self._add(batch, "rot_real", ctx.real_images, ctx.real_labels)
@@ -123,7 +152,8 @@ class RotationTerm(base.AuxiliaryTerm):
 
 
 @gin.configurable("rotation")
-def rotation(rotated_batch_size=gin.REQUIRED, weight_d=1.0, weight_g=0.2):
+def rotation(rotated_batch_size=gin.REQUIRED, weight_d=1.0, weight_g=0.2,
+             sources="per_replica"):
   """The SS-GAN term (`GAN.auxiliary_terms = [@rotation()]`).
 
   Args:
@@ -132,5 +162,8 @@ def rotation(rotated_batch_size=gin.REQUIRED, weight_d=1.0, weight_g=0.2):
       16 images rotated 4 ways is rotated_batch_size=64.
     weight_d: beta, compare_gan's weight_rotation_loss_d (1.0).
     weight_g: alpha, compare_gan's weight_rotation_loss_g (0.2).
+    sources: which images are rotated: "per_replica" (compare_gan: the last of each
+      replica's batch, so the loss depends on the replica count) or "global_batch" (the
+      last of the global batch, the same loss for any replica count; this project's option).
   """
-  return RotationTerm(rotated_batch_size, weight_d, weight_g)
+  return RotationTerm(rotated_batch_size, weight_d, weight_g, sources)
