@@ -6,6 +6,7 @@ import os
 
 from compare_ssgan import run_dir
 from compare_ssgan.studies import collect
+from compare_ssgan.studies import comparisons
 from compare_ssgan.studies import figures
 from compare_ssgan.studies import hparams
 from compare_ssgan.studies import tables
@@ -29,13 +30,58 @@ def _no_nan(value):
     return None
   if isinstance(value, dict):
     return {k: _no_nan(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_no_nan(v) for v in value]
   return value
 
 
-def write_report(cells, out):
-  """Every report file of `cells` (collect.CellRuns) into `out`; returns their paths."""
+def _comparisons(cells, baseline):
+  """{metric: [comparisons.Comparison]}: each cell's final FID and KID against the
+  baseline cell's (cells without values for a metric are left out of it)."""
+  found = {}
+  for metric in tables.METRICS:
+    values = {c.name: tables.stat(c, metric, "final").values for c in cells}
+    values = {name: v for name, v in values.items() if v}
+    if baseline in values and len(values) > 1:
+      found[metric] = comparisons.compare(values, baseline, metric)
+  return found
+
+
+def _comparison_markdown(found, baseline):
+  lines = [f"### Differences from {baseline} at the final step", "",
+           "Per seed where the cells share seeds (paired t), else Welch's t; 95 % intervals "
+           "from t and from a percentile bootstrap (10,000 resamples); p corrected over the "
+           "cells by Holm's method; d: mean difference over the sd of the differences "
+           "(paired) or the pooled sd (Welch).", "",
+           "| cell | metric | difference | 95 % CI (t) | 95 % CI (bootstrap) | test, n | p "
+           "| Holm p | d |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+  sentences = []
+  for metric, found_for_metric in found.items():
+    decimals = tables.decimals(metric)
+    fmt = f".{decimals}f"
+    for c in found_for_metric:
+      interval = lambda pair: ("—" if math.isnan(pair[0])  # pylint: disable=cell-var-from-loop
+                               else f"[{pair[0]:{fmt}}, {pair[1]:{fmt}}]")
+      lines.append(f"| {c.cell} | {metric.upper()} | {c.difference:+{fmt}} | "
+                   f"{interval(c.ci_t)} | {interval(c.ci_bootstrap)} | "
+                   f"{c.test or '—'}, {c.n} | {c.p:.3f} | {c.p_holm:.3f} | "
+                   f"{c.effect_size:.2f} |")
+      sentences.append("- " + comparisons.sentence(c, metric.upper(), decimals))
+  return "\n".join(lines + [""] + sentences)
+
+
+def write_report(cells, out, baseline=None):
+  """Every report file of `cells` (collect.CellRuns) into `out`; returns their paths.
+
+  `baseline` (default: the first cell) is the cell the others are compared with.
+  """
+  baseline = baseline or cells[0].name
+  if baseline not in [c.name for c in cells]:
+    raise ValueError(f"--baseline={baseline} is not a cell of the report; its cells are "
+                     f"{[c.name for c in cells]}.")
   os.makedirs(out, exist_ok=True)
   grids = tables.grids(cells)
+  found = _comparisons(cells, baseline)
   paths = {}
   blocks = sorted({b for c in cells for r in c.complete() for b in r.probe_blocks()})
   figure_paths = {
@@ -65,7 +111,10 @@ def write_report(cells, out):
                "runs": [{"model_dir": r.model_dir, "cell": r.cell, "seed": r.seed,
                          "complete": r.complete, "final_step": r.final_step,
                          "protocol": r.protocol} for c in cells for r in c.runs],
-               "montage_seeds": montage_seeds}, f, indent=1)
+               "montage_seeds": montage_seeds,
+               "comparisons": {"baseline": baseline, **{
+                   metric: [_no_nan(r) for r in comparisons.records(c)]
+                   for metric, c in found.items()}}}, f, indent=1)
   paths["latex"] = os.path.join(out, LATEX)
   with open(paths["latex"], "w") as f:
     f.write("% \\usepackage{booktabs}\n" + "\n\n".join(tables.latex(g) for g in grids) + "\n")
@@ -73,6 +122,7 @@ def write_report(cells, out):
   with open(paths["markdown"], "w") as f:
     f.write("\n\n".join(
         [_MARKDOWN_NOTE] + [tables.markdown(g) for g in grids] +
+        ([_comparison_markdown(found, baseline)] if found else []) +
         [f"### {title}\n\n![{title}]({os.path.basename(path)})"
          for title, path in figure_paths.items()]) + "\n")
   paths["hparams"] = hparams.write(cells, os.path.join(out, HPARAMS))

@@ -20,7 +20,7 @@ _DECIMALS = {"fid": 2, "kid": 4}
 _PROBE_DECIMALS = 3
 
 
-def _decimals(metric):
+def decimals(metric):
   return _PROBE_DECIMALS if results.higher_is_better(metric) else _DECIMALS.get(metric, 4)
 
 
@@ -75,7 +75,7 @@ class Stat:
     count = f"n={self.n}/{self.planned}"
     if not self.values:
       return f"missing ({count})"
-    fmt = f".{_decimals(self.metric)}f"
+    fmt = f".{decimals(self.metric)}f"
     if self.n == 1:
       shown = format(self.mean, fmt)
     else:

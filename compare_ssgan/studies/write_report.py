@@ -19,6 +19,8 @@ from compare_ssgan.studies import tables
 flags.DEFINE_string("study_dir", None, "<root>/<study name>: every run directory under it.")
 flags.DEFINE_list("run_dirs", None, "Run directories (instead of --study_dir).")
 flags.DEFINE_string("out", None, "Where the report files go.")
+flags.DEFINE_string("baseline", None, "The cell the others are compared with (default: the "
+                    "first cell).")
 flags.mark_flag_as_required("out")
 flags.mark_flags_as_mutual_exclusive(["study_dir", "run_dirs"], required=True)
 FLAGS = flags.FLAGS
@@ -36,7 +38,7 @@ def main(argv):
                               use_study_plan=bool(FLAGS.study_dir))
   for grid in tables.grids(cells):
     print(tables.plain_text(grid) + "\n")
-  paths = report_files.write_report(cells, FLAGS.out)
+  paths = report_files.write_report(cells, FLAGS.out, FLAGS.baseline)
   print("Wrote " + ", ".join(sorted(paths.values())))
 
 

@@ -59,6 +59,14 @@ def test_report_writes_every_file(cells, tmp_path):
   assert "22.00 ± 2.83 (best 20.00) n=2/3" in (out / report_files.MARKDOWN).read_text()
   latex = (out / report_files.LATEX).read_text()
   assert r"\toprule" in latex and r"40.00 $\pm$ 10.00 (best 30.00)" in latex
+  # ssgan against the first cell, uncond, over the seeds both completed.
+  (fid,) = report["comparisons"]["fid"]
+  assert (fid["cell"], fid["baseline"], fid["test"]) == ("ssgan", "uncond", "paired t")
+  markdown = (out / report_files.MARKDOWN).read_text()
+  assert "### Differences from uncond at the final step" in markdown
+  assert "ssgan − uncond" in markdown
+  with pytest.raises(ValueError, match="--baseline=nope is not a cell"):
+    report_files.write_report(cells, str(out), baseline="nope")
 
 
 def test_probe_only_runs_count_and_unstarted_runs_keep_their_cell(tmp_path):
