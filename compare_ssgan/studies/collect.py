@@ -17,6 +17,7 @@ from compare_ssgan.evaluation import results
 from compare_ssgan.studies import runner
 
 _SEED_RE = re.compile(r"^Trainer\.seed\s*=\s*(\d+)\s*$", re.MULTILINE)
+_DATASET_RE = re.compile(r"^dataset\.name\s*=\s*['\"]([^'\"]+)['\"]\s*$", re.MULTILINE)
 
 
 @dataclasses.dataclass
@@ -30,6 +31,7 @@ class Run:
   complete: bool
   series: Dict[str, Dict[int, float]]  # {metric: {step: value}}
   protocol: Optional[dict]  # {"n": ..., "use_ema": ...} of the rows used.
+  dataset: str = "dataset?"  # `dataset.name` of its config.gin.
 
   def values(self, metric):
     """{step: value} of a metric; a repeated protocol's mean rows stand for the metric."""
@@ -68,19 +70,26 @@ def read_run(model_dir):
   checkpoints = run_dir.list_checkpoints(model_dir)
   final_step = checkpoints[-1][0] if checkpoints else None
   series, protocol = results.metric_series(model_dir)
-  run = Run(model_dir, cell, seed, record, final_step, False, series, protocol)
+  config = _config_text(model_dir)
+  dataset = _DATASET_RE.search(config)
+  run = Run(model_dir, cell, seed, record, final_step, False, series, protocol,
+            dataset.group(1) if dataset else "dataset?")
   # Scored at its final checkpoint, with whatever metrics it asked for (Rot-only: the probe).
   run.complete = (run_dir.training_done(model_dir) and final_step is not None and
                   any(final_step in values for values in series.values()))
   return run
 
 
-def _config_seed(model_dir):
+def _config_text(model_dir):
   path = run_dir.config_path(model_dir)
   if not os.path.exists(path):
-    return None
+    return ""
   with open(path) as f:
-    match = _SEED_RE.search(f.read())
+    return f.read()
+
+
+def _config_seed(model_dir):
+  match = _SEED_RE.search(_config_text(model_dir))
   return int(match.group(1)) if match else None
 
 

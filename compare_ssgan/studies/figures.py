@@ -1,17 +1,53 @@
 """The report's PNG figures (matplotlib's Agg renderer), from complete runs only.
 
 Curves are the mean over a cell's seeds with a min-max band, at the steps every one of
-those seeds scored.
+those seeds scored. Every cell keeps one colour and line style (or marker) in every figure,
+distinct for up to 40 cells; the legend stands outside the plotted area; axis labels say
+which direction is better and N; the title gives the protocol.
 """
 import math
 import os
 
+from matplotlib import colormaps
 from matplotlib import figure as figure_lib
 import numpy as np
 from PIL import Image
 
 from compare_ssgan import run_dir
+from compare_ssgan.evaluation import results
 from compare_ssgan.studies import tables
+
+_COLOURS = colormaps["tab10"].colors  # A qualitative palette ...
+_LINE_STYLES = ("-", "--", ":", "-.")  # ... and, past 10 cells, another line style
+_MARKERS = ("o", "s", "^", "D")  # or marker.
+_NAMES = {"fid": "FID", "kid": "KID"}
+
+
+def style(index):
+  """(colour, line style, marker) of the cell at `index`: distinct for 40 cells."""
+  group = index // len(_COLOURS) % len(_LINE_STYLES)
+  return _COLOURS[index % len(_COLOURS)], _LINE_STYLES[group], _MARKERS[group]
+
+
+def axis_label(metric, n=None):
+  """"FID ↓ (N = 2000)": the metric, its better direction, and N where it has one."""
+  arrow = "↑" if results.higher_is_better(metric) else "↓"
+  name = _NAMES.get(metric, metric.replace("probe_top1_", "probe top-1 accuracy, "))
+  return f"{name} {arrow}" + (f" (N = {n})" if n else "")
+
+
+def protocol(cells):
+  """One line: the runs' dataset, final steps, seeds, N and generator (raw or EMA)."""
+  runs = [r for c in cells for r in c.complete()]
+  if not runs:
+    return ""
+  def join(values):
+    return "/".join(str(v) for v in sorted(set(values), key=str))
+  protocols = [r.protocol for r in runs if r.protocol]
+  generator = join("EMA G" if p["use_ema"] else "raw G" for p in protocols)
+  return (f"{join(r.dataset for r in runs)}, {join(r.final_step for r in runs)} G steps, "
+          f"seeds {join(r.seed for r in runs)}, N = {join(p['n'] for p in protocols)} "
+          f"fakes vs N held-out reals, {generator}")
 
 
 def _figure(rows, columns, size):
@@ -20,10 +56,25 @@ def _figure(rows, columns, size):
   return figure, figure.subplots(rows, columns, squeeze=False)
 
 
-def _save(figure, path):
+def _save(figure, path, title):
+  """Title on top, one legend for all panels outside them on the right, then the PNG."""
+  handles, labels = [], []
+  for axis in figure.axes:
+    for handle, label in zip(*axis.get_legend_handles_labels()):
+      if label not in labels:
+        handles.append(handle)
+        labels.append(label)
+  figure.suptitle(title, fontsize="small")
   figure.tight_layout()
-  figure.savefig(path, dpi=100)
+  figure.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                fontsize="small")
+  figure.savefig(path, dpi=100, bbox_inches="tight")
   return path
+
+
+def _n(cells):
+  ns = {r.protocol["n"] for c in cells for r in c.complete() if r.protocol}
+  return ns.pop() if len(ns) == 1 else None
 
 
 def curves(cells, metrics, path):
@@ -33,40 +84,45 @@ def curves(cells, metrics, path):
     return None
   figure, axes = _figure(1, len(panels), (5 * len(panels), 3.6))
   for axis, metric in zip(axes[0], panels):
-    for cell in cells:
+    for index, cell in enumerate(cells):
       series = [r.values(metric) for r in cell.complete() if r.values(metric)]
       if not series:
         continue
       steps = sorted(set.intersection(*(set(s) for s in series)))
       values = np.array([[s[step] for step in steps] for s in series])
-      line, = axis.plot(steps, values.mean(axis=0), marker=".",
-                        label=f"{cell.name} (n={len(series)})")
-      axis.fill_between(steps, values.min(axis=0), values.max(axis=0), alpha=0.2,
-                        color=line.get_color())
+      colour, line_style, marker = style(index)
+      axis.plot(steps, values.mean(axis=0), color=colour, linestyle=line_style,
+                marker=marker, markersize=3,
+                label=f"{cell.name} (n={len(series)}; band: min–max)")
+      axis.fill_between(steps, values.min(axis=0), values.max(axis=0), alpha=0.15,
+                        color=colour)
     axis.set_xlabel("generator steps")
-    axis.set_ylabel(metric)
-    axis.legend(fontsize="small")
-  return _save(figure, path)
+    axis.set_ylabel(axis_label(metric, None if results.higher_is_better(metric)
+                               else _n(cells)))
+  return _save(figure, path, f"Mean over seeds: {protocol(cells)}")
 
 
 def probe_vs_fid(cells, block, path):
-  """Probe accuracy of the last block against FID, one point per checkpoint and seed."""
+  """Probe accuracy of the last block against FID, one point per scored checkpoint of
+  each run (the steps at which a run has both)."""
   metric = f"probe_top1_block{block}"
   figure, axes = _figure(1, 1, (5, 4))
   axis = axes[0, 0]
   drawn = False
-  for cell in cells:
+  for index, cell in enumerate(cells):
     points = [(fid, r.values(metric)[step]) for r in cell.complete()
               for step, fid in r.values("fid").items() if step in r.values(metric)]
     if points:
-      axis.scatter(*zip(*points), s=12, label=cell.name)
+      colour, _, marker = style(index)
+      axis.scatter(*zip(*points), s=14, color=colour, marker=marker,
+                   label=f"{cell.name} ({len(points)} points)")
       drawn = True
   if not drawn:
     return None
-  axis.set_xlabel("FID")
-  axis.set_ylabel(f"probe top-1 accuracy (block {block})")
-  axis.legend(fontsize="small")
-  return _save(figure, path)
+  axis.set_xlabel(axis_label("fid", _n(cells)))
+  axis.set_ylabel(axis_label(metric))
+  return _save(figure, path, f"One point per checkpoint scored with both, per run: "
+                             f"{protocol(cells)}")
 
 
 def montage(cells, path):
@@ -93,5 +149,9 @@ def montage(cells, path):
     image = np.asarray(Image.open(sample))
     axis.imshow(image, cmap="gray", vmin=0, vmax=255)  # cmap only for grayscale grids.
     axis.set_title(f"{name} (seed {seed})", fontsize="small")
-  return _save(figure, path), {name: seed for name, seed, _ in shown}
+  figure.suptitle(f"Final samples of each cell's seed with the lowest final FID: "
+                  f"{protocol(cells)}", fontsize="small")
+  figure.tight_layout()
+  figure.savefig(path, dpi=100, bbox_inches="tight")
+  return path, {name: seed for name, seed, _ in shown}
 

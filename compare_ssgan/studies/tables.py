@@ -46,6 +46,8 @@ class Stat:
   planned: int
   values: Dict[Optional[int], float]  # {seed: value}
   steps: Dict[Optional[int], int]  # {seed: the step of its value}
+  # Why a cell with complete runs has no value: its runs do not compute the metric.
+  unscored: str = ""
 
   @property
   def n(self):
@@ -74,7 +76,7 @@ class Stat:
   def text(self):
     count = f"n={self.n}/{self.planned}"
     if not self.values:
-      return f"missing ({count})"
+      return self.unscored or f"missing ({count})"
     fmt = f".{decimals(self.metric)}f"
     if self.n == 1:
       shown = format(self.mean, fmt)
@@ -96,7 +98,11 @@ def stat(cell_runs, metric, point):
     found = run_value(run, metric, point)
     if found is not None:
       steps[run.seed], values[run.seed] = found
-  return Stat(metric, point, cell_runs.planned, values, steps)
+  unscored = ""
+  if not values and cell_runs.complete():  # Complete runs without it: by design.
+    probed = any(run.probe_blocks() for run in cell_runs.complete())
+    unscored = "not scored (probe only)" if probed else "not scored"
+  return Stat(metric, point, cell_runs.planned, values, steps, unscored)
 
 
 @dataclasses.dataclass

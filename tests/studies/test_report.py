@@ -80,3 +80,7 @@ def test_probe_only_runs_count_and_unstarted_runs_keep_their_cell(tmp_path):
   runs = [collect.read_run(d) for d in collect.find_run_dirs(root)]
   assert sorted((r.cell, r.seed, r.complete) for r in runs) == [
       ("rot_only", 0, True), ("rot_only", 1, True)]
+  cells = collect.group_cells(runs, use_study_plan=True)
+  (cell,) = cells
+  assert tables.stat(cell, "fid", "final").text() == "not scored (probe only)"
+  assert tables.stat(cell, "probe_top1_block1", "final").text().startswith("0.700")
