@@ -10,6 +10,7 @@ does it), then load:
     ...
 """
 import inspect
+import re
 import time
 import tokenize
 
@@ -24,6 +25,22 @@ from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import latents
 from compare_ssgan.training import checkpoints
 from compare_ssgan.training import trainer as trainer_lib
+
+
+# Knobs that moved, as a run directory's config.gin may still bind them: old -> new name.
+RENAMED_KNOBS = {"evaluation.kid_block_size": "kid.block_size",
+                 "evaluation.inception_score_splits": "inception_score.splits"}
+_RENAMED_RE = re.compile(
+    r"^(\s*)(" + "|".join(re.escape(old) for old in RENAMED_KNOBS) + r")(\s*=)", re.MULTILINE)
+
+
+def _renamed(text, path):
+  """config.gin with moved knobs under their new names (said once per file)."""
+  def rename(match):
+    logging.warning("%s binds %s, now %s; reading it as that.", path, match.group(2),
+                    RENAMED_KNOBS[match.group(2)])
+    return match.group(1) + RENAMED_KNOBS[match.group(2)] + match.group(3)
+  return _RENAMED_RE.sub(rename, text)
 
 
 def parse_run_config(model_dir, wait_secs=0.0, poll_secs=10.0, sleep=time.sleep,
@@ -51,7 +68,7 @@ def parse_run_config(model_dir, wait_secs=0.0, poll_secs=10.0, sleep=time.sleep,
                  path, dir_state, waited, wait_secs)
     sleep(min(poll_secs, wait_secs - waited))
   with tf.io.gfile.GFile(path) as f:
-    text = f.read()
+    text = _renamed(f.read(), path)
   try:
     gin.parse_config(text)
   except tokenize.TokenError as e:  # An unclosed bracket: (message, (line, column)).

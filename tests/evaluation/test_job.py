@@ -558,3 +558,15 @@ def test_a_run_config_that_does_not_parse_is_named(tmp_path, text, where):
   (model_dir / "config.gin").write_text(text)
   with pytest.raises(ValueError, match=f"run/config.gin cannot be parsed: .*{where}"):
     runs.parse_run_config(str(model_dir))
+
+
+def test_a_run_config_binding_a_moved_knob_is_read_under_its_new_name(tmp_path, caplog):
+  model_dir = tmp_path / "run"
+  model_dir.mkdir()
+  (model_dir / "config.gin").write_text(
+      "evaluation.num_samples = 30\nevaluation.kid_block_size = 10\n"
+      "evaluation.inception_score_splits = 10\n")
+  runs.parse_run_config(str(model_dir))
+  assert gin.query_parameter("kid.block_size") == 10
+  assert gin.query_parameter("inception_score.splits") == 10
+  assert "binds evaluation.kid_block_size, now kid.block_size" in caplog.text
