@@ -131,8 +131,8 @@ class BatchNorm(keras.layers.Layer):
 class ConditionalBatchNorm(ops.BuildsOnFirstCall, keras.layers.Layer):
   """Standardize, then gamma = 1 + W_g y (or W_g y) and beta = W_b y (no biases).
 
-  The "+1" centres the initial gain at 1; compare_gan omits it (its issue #54),
-  which makes the gains start near 0 under N(0, 0.02) init. `gain` selects:
+  The "+1" centres the initial gain at 1; compare_gan omits it, which makes the
+  gains start near 0 under N(0, 0.02) init. `gain` selects:
   "one_plus_linear" (1 + W_g y, the fix) or "linear" (W_g y, compare_gan's).
   """
 

@@ -1,6 +1,7 @@
 """SimGAN ("Similarity GAN"): a cosine-similarity adversarial loss compared within label groups.
 
-A replacement for the adversarial loss (shared/reference/papers.md §8), built on PyTorch's
+A replacement for the adversarial loss, from the blog write-up "GANs: utilization, loss,
+training, code and SimGAN" (not Apple's refiner SimGAN), built on PyTorch's
 `CosineEmbeddingLoss` with margin 0: a pair (a, b) costs 1 - cos(a, b) with target +1 and
 max(0, cos(a, b)) with target -1. The cosines are taken between the critic's per-image
 output vectors, so the critic must be a patch critic (`D.patch_output = True`: logits

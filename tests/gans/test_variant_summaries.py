@@ -23,7 +23,7 @@ rotation.rotated_batch_size = 8
     ("gin_configs/demo/cntr.gin", "contrastive_accuracy"),
 ])
 def test_accuracy_is_logged_every_summary_step(config, tag, tmp_path):
-  """Rising above chance takes hundreds of steps: see benchmarks/variants_demo.py."""
+  """Rising above chance takes hundreds of steps: see benchmarks/variants/variants_demo.py."""
   gin_files.parse_gin([config], [TINY])
   trainer_lib.Trainer(str(tmp_path), strategy_lib.make_strategy()).train()
   logged = summaries.read_scalars(str(tmp_path))

@@ -1,12 +1,13 @@
 r"""Evaluator time and memory against the number of samples N.
 
-  python benchmarks/evaluator_scaling.py --model_dir=runs/demo_ssgan \
+  python benchmarks/speed/evaluator_scaling.py --model_dir=runs/demo_ssgan \
       [--num_samples=1000,2500,10000] [--dataset=fashion_mnist_local]
 
 One checkpoint (default: the run's latest) is scored at each N in its own process (so the
 peak memory is that N's), the way the evaluator scores it: first the real statistics of N
 reals of --dataset (computed into a fresh cache, KID's features on disk), then one fake set
-of N samples (generation overlapping extraction) with the run's Inception metrics. The
+of N samples (generation overlapping extraction) with the run's metric tasks that score
+fakes (`evaluation.metrics`; a task that needs D, the probe, is not timed here). The
 real phase is what a run's first evaluated checkpoint pays; every later checkpoint pays
 the fake phase only. Prints one JSON line per N (seconds and images/s of each phase, the
 process's peak resident memory after each, the metric values), then a table. The demo's
@@ -41,19 +42,19 @@ def measure(model_dir, checkpoint, num_samples, dataset_name):
   """One N, in this process: {phase timings, peak memory, metric values}."""
   # pylint: disable=g-import-not-at-top  (TF only in the measuring process)
   from compare_ssgan import gin_files
+  from compare_ssgan import runs
   from compare_ssgan.data import datasets
   from compare_ssgan.evaluation import evaluator
   from compare_ssgan.metrics import extractor as extractor_lib
   from compare_ssgan.metrics import real_stats
   from compare_ssgan.metrics import tasks as tasks_lib
-  from compare_ssgan.training import restore
-  restore.parse_run_config(model_dir)
+  runs.parse_run_config(model_dir)
   gin_files.parse_gin([], [f"dataset.name = '{dataset_name}'",
                            f"evaluation.num_samples = {num_samples}"])
   options = evaluator.EvalOptions()
   extractor = extractor_lib.InceptionExtractor()
-  tasks = evaluator.metric_tasks(options, getattr(extractor, "has_logits", False))
-  sampler = restore.load_sampler(model_dir, checkpoint, use_ema=options.use_ema)
+  tasks, _ = evaluator.metric_tasks(options, getattr(extractor, "has_logits", False))
+  sampler = runs.TrainedRun(model_dir).load_sampler(checkpoint, use_ema=options.use_ema)
   extractor(next(sampler.sample(8, 0, 8)))  # Builds Inception (and G): in neither phase.
   result = {"num_samples": num_samples, "dataset": dataset_name,
             "metrics": [t.name for t in tasks], "startup_peak_rss_mib": _peak_rss_mib()}
@@ -62,7 +63,7 @@ def measure(model_dir, checkpoint, num_samples, dataset_name):
     real = real_stats.real_statistics(
         datasets.get_dataset(), extractor, num_samples,
         batch_size=options.sample_batch_size, stats_dir=stats_dir,
-        keep_features=tasks_lib.keeps_features(tasks))
+        keep_features=tasks_lib.INCEPTION_FEATURES in tasks_lib.needs(tasks))
     result["real_seconds"] = round(time.perf_counter() - start, 1)
     result["real_peak_rss_mib"] = _peak_rss_mib()
     start = time.perf_counter()

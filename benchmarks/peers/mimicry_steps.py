@@ -1,7 +1,9 @@
 r"""torch-mimicry's SNGAN-32 / SSGAN-32 training step, timed (the peer's side of
-benchmarks/mimicry_side_by_side.py; run it with a Python that has torch and torch-mimicry).
+benchmarks/peers/mimicry_side_by_side.py; run it with a Python that has torch and
+torch-mimicry, in its own venv: it keeps argparse, that venv has no absl).
 
-  /path/to/torch/venv/bin/python benchmarks/mimicry_steps.py --model=sngan --steps=10
+  python3 -m venv torchenv && torchenv/bin/pip install torch numpy torch-mimicry==0.1.16
+  torchenv/bin/python benchmarks/peers/mimicry_steps.py --model=sngan --steps=10
 
 One step is what mimicry's Trainer does per iteration with n_dis = 1: D's train_step on a
 real batch, then G's; batch 64 of 3x32x32 real images resident in memory (data loading is
@@ -19,9 +21,11 @@ import types
 for _unused in ("torch_mimicry.metrics", "torch_mimicry.datasets"):
   sys.modules[_unused] = types.ModuleType(_unused)
 
-import torch  # pylint: disable=g-import-not-at-top,wrong-import-position
-from torch_mimicry.nets import sngan, ssgan  # pylint: disable=g-import-not-at-top,wrong-import-position
-from torch_mimicry.training import metric_log  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import torch
+from torch_mimicry.nets import sngan, ssgan
+from torch_mimicry.training import metric_log
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 MODELS = {"sngan": (sngan.SNGANGenerator32, sngan.SNGANDiscriminator32),
           "ssgan": (ssgan.SSGANGenerator32, ssgan.SSGANDiscriminator32)}

@@ -5,47 +5,54 @@ Sets (Debian's Fashion-MNIST, idx.gz): `train` = first N train images,
 blurred and noised into continuous float values in [0.03, 0.97] (never
 rounded). FID(train, test) and FID(train, fake) are computed from this
 project's Keras features and from fid-helper's TorchScript features (run in a
-separate torch venv by benchmarks/torchscript_reference.py), with the same
+separate torch venv by benchmarks/peers/torchscript_reference.py), with the same
 TF-GAN formula, so the comparison isolates the feature pipeline. scipy-sqrtm
 FIDs of the reference features are printed too, for scale.
 
-  python benchmarks/fid_parity_fashion_mnist.py --num 2000 \
-      --torch_python /work/torchenv/bin/python --work_dir /tmp/parity
+  python3 -m venv torchenv && torchenv/bin/pip install torch numpy
+  python benchmarks/parity/fid_parity_fashion_mnist.py --num=2000 \
+      --torch_python=torchenv/bin/python --work_dir=/tmp/parity
 
 Prints one JSON line (and writes it to <work_dir>/result.json).
 """
 
-import argparse
-import gzip
 import json
 import os
 import subprocess
 import sys
 import time
 
+from absl import app
+from absl import flags
 import numpy as np
 from scipy import linalg
 from scipy import ndimage
 
+from compare_ssgan.data import idx
+from compare_ssgan.data import local_sources
 from compare_ssgan.metrics import extractor as extractor_lib
 from compare_ssgan.metrics import inception_weights
 from compare_ssgan.metrics import scores
 
-_DATA = "/usr/share/datasets/fashion-mnist"
+# The reference runs as a module of the repository (it shares the fixture's pipeline).
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def read_idx_images(path):
-  with gzip.open(path, "rb") as f:
-    data = f.read()
-  count, rows, cols = np.frombuffer(data[4:16], ">u4")
-  return np.frombuffer(data[16:], np.uint8).reshape(count, rows, cols, 1)
+flags.DEFINE_integer("num", 2000, "N: images per set.", lower_bound=2)
+flags.DEFINE_string("torch_python", None, "A Python with torch and numpy (its own venv).")
+flags.DEFINE_string("work_dir", None, "Where the sets, the reference features (reused "
+                    "when present) and result.json go.")
+flags.DEFINE_string("data_dir", local_sources.FASHION_MNIST_DEBIAN_DIR,
+                    "Fashion-MNIST's idx.gz files.")
+flags.DEFINE_integer("batch_size", 50, "Batch size of both extractors.", lower_bound=1)
+flags.DEFINE_bool("jit_compile", False, "XLA-compile this project's extractor.")
+FLAGS = flags.FLAGS
 
 
 def make_sets(num, data_dir):
-  train = read_idx_images(os.path.join(data_dir, "train-images-idx3-ubyte.gz"))
-  test = read_idx_images(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz"))
+  train = idx.read_idx_images(os.path.join(data_dir, "train-images-idx3-ubyte.gz"))
+  test = idx.read_idx_images(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz"))
   if num > len(test) or 2 * num > len(train):
-    raise ValueError(f"--num {num} is too large for Fashion-MNIST.")
+    raise app.UsageError(f"--num={num} is too large for Fashion-MNIST.")
   rng = np.random.RandomState(0)
   base = train[num:2 * num, ..., 0].astype(np.float64) / 255.0
   blurred = ndimage.gaussian_filter(base, sigma=(0, 0.7, 0.7))
@@ -68,41 +75,37 @@ def _wheel():
   return os.path.join(downloads, names[0])
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__)
-  parser.add_argument("--num", type=int, default=2000)
-  parser.add_argument("--torch_python", required=True)
-  parser.add_argument("--work_dir", required=True)
-  parser.add_argument("--data_dir", default=_DATA)
-  parser.add_argument("--batch_size", type=int, default=50)
-  parser.add_argument("--jit_compile", action="store_true")
-  args = parser.parse_args()
-  os.makedirs(args.work_dir, exist_ok=True)
-  sets = make_sets(args.num, args.data_dir)
+def main(argv):
+  del argv
+  # The reference runs in REPO_ROOT: paths given relative to here are made absolute.
+  work_dir = os.path.abspath(FLAGS.work_dir)
+  torch_python = (os.path.abspath(FLAGS.torch_python) if os.sep in FLAGS.torch_python
+                  else FLAGS.torch_python)  # A bare name is looked up on PATH.
+  os.makedirs(work_dir, exist_ok=True)
+  sets = make_sets(FLAGS.num, FLAGS.data_dir)
   extractor = extractor_lib.InceptionExtractor(
-      batch_size=args.batch_size, jit_compile=args.jit_compile)
+      batch_size=FLAGS.batch_size, jit_compile=FLAGS.jit_compile)
   ours, ref, seconds = {}, {}, {}
   for name, images in sets.items():
-    image_path = os.path.join(args.work_dir, f"{name}_images.npz")
-    ref_path = os.path.join(args.work_dir, f"{name}_torchscript.npz")
+    image_path = os.path.join(work_dir, f"{name}_images.npz")
+    ref_path = os.path.join(work_dir, f"{name}_torchscript.npz")
     np.savez(image_path, images=images)
     if not os.path.exists(ref_path):
-      subprocess.run([args.torch_python, os.path.join(
-          os.path.dirname(os.path.abspath(__file__)), "torchscript_reference.py"),
+      subprocess.run([torch_python, "-m", "benchmarks.peers.torchscript_reference",
                       "--wheel", _wheel(), "--images", image_path, "--output",
-                      ref_path, "--batch_size", str(args.batch_size)],
-                     check=True)
+                      ref_path, "--batch_size", str(FLAGS.batch_size)],
+                     cwd=REPO_ROOT, check=True)
     with np.load(ref_path) as data:
       ref[name] = data["pool_3"].astype(np.float64)
       seconds[f"torchscript_{name}"] = float(data["seconds"])
     unit = (images.astype(np.float32) / 255.0 if images.dtype == np.uint8
             else images)
-    extractor(unit[:args.batch_size])  # Trace / compile outside the timing.
+    extractor(unit[:FLAGS.batch_size])  # Trace / compile outside the timing.
     start = time.time()
     ours[name] = extractor(unit)["pool_3"].astype(np.float64)
     seconds[f"keras_{name}"] = time.time() - start
     print(f"{name}: keras {seconds[f'keras_{name}']:.0f}s", file=sys.stderr)
-  result = {"num": args.num, "jit_compile": args.jit_compile}
+  result = {"num": FLAGS.num, "jit_compile": FLAGS.jit_compile}
   for name in sets:
     diff = np.linalg.norm(ours[name] - ref[name], axis=1)
     result[f"feature_rel_l2_max_{name}"] = float(
@@ -118,16 +121,17 @@ def main():
     result[f"fid_rel_err_{key}"] = abs(fid_ours - fid_ref) / fid_ref
     result[f"fid_ref_scipy_sqrtm_{key}"] = fid_scipy(ref[pair[0]],
                                                      ref[pair[1]])
-  total = 3 * args.num
+  total = 3 * FLAGS.num
   result["keras_images_per_s"] = total / sum(
       v for k, v in seconds.items() if k.startswith("keras"))
   result["torchscript_images_per_s"] = total / sum(
       v for k, v in seconds.items() if k.startswith("torchscript"))
   line = json.dumps(result)
-  with open(os.path.join(args.work_dir, "result.json"), "w") as f:
+  with open(os.path.join(work_dir, "result.json"), "w") as f:
     f.write(line + "\n")
   print(line)
 
 
 if __name__ == "__main__":
-  main()
+  flags.mark_flags_as_required(["torch_python", "work_dir"])
+  app.run(main)

@@ -2,7 +2,7 @@
 import pytest
 import tensorflow as tf
 
-from compare_ssgan.training import flops
+from compare_ssgan.profiling import flops
 
 N = 2
 

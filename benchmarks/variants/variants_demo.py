@@ -1,6 +1,7 @@
-"""Trains every GAN variant's offline demo a few hundred steps and reports what it logged.
+r"""Trains every GAN variant's offline demo a few hundred steps and reports what it logged.
 
-  python benchmarks/variants_demo.py [--steps=300] [--variants=ssgan,cntr] [--model_root=DIR]
+  python benchmarks/variants/variants_demo.py [--steps=300] [--variants=ssgan,cntr] \
+      [--model_root=DIR]
 
 Each variant is `gin_configs/demo/<name>.gin` (embedded Fashion-MNIST, small DCGAN, batch
 64). The final losses and the self-supervised accuracies are read back from the run's
@@ -8,7 +9,6 @@ TensorBoard events, next to their chance level, with the wall time of each run.
 """
 import math
 import os
-import sys
 import tempfile
 import time
 
@@ -16,15 +16,10 @@ from absl import app
 from absl import flags
 import gin
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
-
-# pylint: disable=g-import-not-at-top,unused-import
-from compare_ssgan import configurables
+from compare_ssgan import gin_files
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import summaries
 from compare_ssgan.training import trainer as trainer_lib
-# pylint: enable=g-import-not-at-top,unused-import
 
 VARIANTS = ("uncond_gan", "cond_gan", "ssgan", "ssgan_sbn", "cr", "icr", "cntr",
             "cntr_reals_only", "augment_both", "infogan")
@@ -35,7 +30,7 @@ LOSSES = ("d_loss", "g_loss", "rotation_real_loss", "rotation_fake_loss", "cr_re
           "bcr_real", "bcr_fake", "zcr_d", "zcr_g", "contrastive_real_loss",
           "contrastive_fake_loss", "info_categorical_loss")
 
-flags.DEFINE_integer("steps", 300, "G steps per variant.")
+flags.DEFINE_integer("steps", 300, "G steps per variant.", lower_bound=1)
 flags.DEFINE_list("variants", list(VARIANTS), "Demo configs to run.")
 flags.DEFINE_string("model_root", None, "Where runs go (default: a temporary directory).")
 FLAGS = flags.FLAGS
@@ -44,7 +39,7 @@ FLAGS = flags.FLAGS
 def run_variant(name, model_dir, steps):
   gin.clear_config()
   every = max(steps // 6, 1)
-  gin.parse_config_files_and_bindings([f"gin_configs/demo/{name}.gin"], [
+  gin_files.parse_gin([f"gin_configs/demo/{name}.gin"], [
       f"Trainer.training_steps = {steps}", f"Trainer.steps_per_loop = {every}",
       f"Trainer.summary_steps = {every}", f"Trainer.save_checkpoints_steps = {steps}",
       f"Trainer.image_summary_steps = {steps}"])
@@ -67,8 +62,6 @@ def report(name, seconds, scalars):
 
 def main(argv):
   del argv
-  gin.add_config_file_search_path(REPO_ROOT)
-  os.chdir(REPO_ROOT)
   unknown = sorted(set(FLAGS.variants) - set(VARIANTS))
   if unknown:
     raise app.UsageError(f"Unknown variants {unknown}; known: {', '.join(VARIANTS)}.")

@@ -1,12 +1,12 @@
-"""Training throughput and executed-FLOP rate of named configurations, after warm-up.
+r"""Training throughput and executed-FLOP rate of named configurations, after warm-up.
 
-  python benchmarks/train_speed.py [--configs=sngan_uncond,sngan_ssgan,...] \
+  python benchmarks/speed/train_speed.py [--configs=sngan_uncond,sngan_ssgan,...] \
       [--steps=20] [--repeats=5] [--gin_bindings=Trainer.jit_compile=True] [--profile]
 
 Each configuration runs in its own process (so its peak memory is its own): one warm-up
 loop of --steps G steps (tracing included), then --repeats timed loops of --steps G steps;
 steps/s is their median. FLOPs per step are those the traced replica step executes
-(compare_ssgan/training/flops.py: convolutions and matrix products that run, forward and
+(compare_ssgan/profiling/flops.py: convolutions and matrix products that run, forward and
 the gradients something consumes); achieved GFLOP/s = FLOPs per step x steps/s, next to
 the GFLOP/s of a --matmul_size^3 fp32 matmul timed in the same process. Peak memory is the
 process's peak resident set (resource.getrusage ru_maxrss), and the accelerator's peak
@@ -16,7 +16,9 @@ does not depend on pixel values. Prints one JSON line per configuration, then a 
 Run it on an otherwise idle machine: the numbers are wall-clock. --configs also takes
 paths of .gin files. --profile adds one loop under TensorBoard's profiler (after the timed
 ones, so not in them) and each configuration's share of kernel time by op type
-(compare_ssgan/profiling.py); --profile_dir keeps the traces for `tensorboard --logdir`.
+(compare_ssgan/profiling/kernel_time.py); --profile_dir keeps the traces for
+`tensorboard --logdir`. --strategy, --tpu and --num_cpu_devices mean what they mean to
+`python -m compare_ssgan.main`.
 """
 import json
 import os
@@ -33,9 +35,8 @@ import gin
 import tensorflow as tf
 
 from compare_ssgan import gin_files
-from compare_ssgan import main as main_lib  # pylint: disable=unused-import  (its flags)
-from compare_ssgan import profiling
-from compare_ssgan.training import flops
+from compare_ssgan.profiling import flops
+from compare_ssgan.profiling import kernel_time
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
 
@@ -66,11 +67,21 @@ CONFIGS = {
 }
 
 flags.DEFINE_list("configs", list(CONFIGS), f"Names among {sorted(CONFIGS)} or .gin files.")
+flags.register_validator(  # A bad name is refused before any run.
+    "configs", lambda names: bool(names) and all(n.endswith(".gin") or n in CONFIGS
+                                                 for n in names),
+    message=f"must name .gin files or configurations among {sorted(CONFIGS)}")
 flags.DEFINE_integer("steps", 20, "G steps per warm-up and per timed loop.", lower_bound=1)
 flags.DEFINE_integer("repeats", 5, "Timed loops; steps/s is their median.", lower_bound=1)
 flags.DEFINE_integer("matmul_size", 2048, "Side of the fp32 reference matmul.", lower_bound=1)
 flags.DEFINE_bool("profile", False, "Also profile one loop: kernel time by op type.")
 flags.DEFINE_string("profile_dir", None, "Keep the profiles in <profile_dir>/<config>.")
+flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings applied to every configuration, "
+                          "after its own.")
+flags.DEFINE_enum("strategy", "default", strategy_lib.STRATEGIES, "tf.distribute strategy.")
+flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+flags.DEFINE_integer("num_cpu_devices", None, "Split the CPU into this many logical devices "
+                     "(for --strategy=mirrored on a CPU-only host).", lower_bound=1)
 flags.DEFINE_bool("in_process", False, "Run the configurations in this process (each "
                   "configuration's own process passes it).")
 FLAGS = flags.FLAGS
@@ -122,7 +133,7 @@ def benchmark(name, steps, repeats):
     step_flops = _step_flops(trainer)
     op_seconds = None
     if FLAGS.profile or FLAGS.profile_dir:
-      op_seconds = profiling.profile_op_types(
+      op_seconds = kernel_time.profile_op_types(
           lambda: _timed_loop(trainer, iterator, steps),
           logdir=FLAGS.profile_dir and os.path.join(FLAGS.profile_dir, name))
   gin.clear_config()
@@ -149,7 +160,7 @@ def benchmark(name, steps, repeats):
       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
       "peak_accelerator_mib": _peak_accelerator_mib(),
       "kernel_time_by_op": op_seconds and {
-          op: round(share, 4) for op, _, share in profiling.shares(op_seconds, top=10)},
+          op: round(share, 4) for op, _, share in kernel_time.shares(op_seconds, top=10)},
       "tf": tf.__version__,
   }
 
@@ -191,11 +202,6 @@ def _run_in_own_process(name):
 
 def main(argv):
   del argv
-  if FLAGS.gin_config:
-    raise app.UsageError("train_speed.py does not read --gin_config; pass gin files as "
-                         "--configs=FILE.gin (--gin_bindings apply to every configuration).")
-  for name in FLAGS.configs:  # Refuse a bad name before any run.
-    _config_files_and_bindings(name)
   results = []
   for name in FLAGS.configs:
     result = (benchmark(name, FLAGS.steps, FLAGS.repeats) if FLAGS.in_process
@@ -207,5 +213,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  flags.FLAGS.set_default("model_dir", "unused")
   app.run(main)

@@ -1,6 +1,6 @@
 r"""How a training step's cost grows with batch size and with resolution.
 
-  python benchmarks/cost_scaling.py [--batch_sizes=32,64,128,256] \
+  python benchmarks/speed/cost_scaling.py [--batch_sizes=32,64,128,256] \
       [--resolutions=32,64,128] [--steps=2] [--repeats=3]
 
 Batch: compare_gan's resnet_cifar Uncond-GAN (train_speed.py's `resnet_cifar_uncond`) at
@@ -8,15 +8,17 @@ each batch size. Resolution: the BigGAN family (resnet_biggan, whose layout chan
 the resolution as in the BigGAN paper) at ch 64, z_dim 120, batch 16, one D step per G
 step, no attention (so only the resolution changes between points), conditional on the
 data's 10 classes. An empty list (--batch_sizes=) skips that sweep. Every point is one
-benchmarks/train_speed.py process (warm-up untimed, median of --repeats loops); prints its
+benchmarks/speed/train_speed.py process (warm-up untimed, median of --repeats loops); prints its
 JSON line, then a table of seconds per step, images/s, GFLOP per step, achieved GFLOP/s and
 peak memory. Run it on an otherwise idle machine.
 """
-import argparse
 import json
 import os
 import subprocess
 import sys
+
+from absl import app
+from absl import flags
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # z_dim 120: hierarchical z is cut into (G blocks + 1) chunks, 4, 5 and 6 at 32, 64, 128 px.
@@ -35,32 +37,30 @@ def _points(batch_sizes, resolutions):
            _BIGGAN + [f"dataset.resolution = {resolution}"])
 
 
-def _positive_ints(text):
-  """Comma-separated positive integers; empty skips that sweep."""
-  values = [int(v) for v in text.split(",") if v]
-  if min(values, default=1) < 1:
-    raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-  return values
+def _positive_ints(values):
+  return all(v.isdigit() and int(v) >= 1 for v in values)
 
 
-def _positive_int(text):
-  value = int(text)
-  if value < 1:
-    raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-  return value
+flags.DEFINE_list("batch_sizes", ["32", "64", "128", "256"],
+                  "Batch sizes of the batch sweep (empty: skip it).")
+flags.DEFINE_list("resolutions", ["32", "64", "128"],
+                  "Resolutions of the resolution sweep (empty: skip it).")
+flags.DEFINE_integer("steps", 2, "G steps per warm-up and per timed loop.", lower_bound=1)
+flags.DEFINE_integer("repeats", 3, "Timed loops per point; steps/s is their median.",
+                     lower_bound=1)
+for _name in ("batch_sizes", "resolutions"):
+  flags.register_validator(_name, _positive_ints,
+                           message="must be comma-separated positive integers")
+FLAGS = flags.FLAGS
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__)
-  parser.add_argument("--batch_sizes", type=_positive_ints, default=[32, 64, 128, 256])
-  parser.add_argument("--resolutions", type=_positive_ints, default=[32, 64, 128])
-  parser.add_argument("--steps", type=_positive_int, default=2)
-  parser.add_argument("--repeats", type=_positive_int, default=3)
-  args = parser.parse_args()
+def main(argv):
+  del argv
   rows = []
-  for sweep, value, config, bindings in _points(args.batch_sizes, args.resolutions):
+  points = _points([int(v) for v in FLAGS.batch_sizes], [int(v) for v in FLAGS.resolutions])
+  for sweep, value, config, bindings in points:
     command = [sys.executable, os.path.join(HERE, "train_speed.py"), f"--configs={config}",
-               f"--steps={args.steps}", f"--repeats={args.repeats}"]
+               f"--steps={FLAGS.steps}", f"--repeats={FLAGS.repeats}"]
     command += [f"--gin_bindings={b}" for b in bindings]
     out = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
     result = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
@@ -75,4 +75,4 @@ def main():
 
 
 if __name__ == "__main__":
-  main()
+  app.run(main)

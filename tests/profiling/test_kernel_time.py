@@ -3,7 +3,7 @@
 import pytest
 import tensorflow as tf
 
-from compare_ssgan import profiling
+from compare_ssgan.profiling import kernel_time
 
 
 def test_a_convolution_dominates_a_profile_of_conv_then_cheap_ops(tmp_path):
@@ -12,8 +12,8 @@ def test_a_convolution_dominates_a_profile_of_conv_then_cheap_ops(tmp_path):
   step = tf.function(lambda: tf.reduce_sum(tf.nn.conv2d(images, kernel, 1, "SAME") * 2.0))
   step()  # Traced outside the profile.
 
-  seconds = profiling.profile_op_types(lambda: [step().numpy() for _ in range(3)],
-                                       logdir=str(tmp_path))
+  seconds = kernel_time.profile_op_types(lambda: [step().numpy() for _ in range(3)],
+                                        logdir=str(tmp_path))
 
   convs = {t: s for t, s in seconds.items() if "Conv2D" in t}
   assert convs, f"no convolution kernel in {seconds}"
@@ -23,9 +23,9 @@ def test_a_convolution_dominates_a_profile_of_conv_then_cheap_ops(tmp_path):
 
 
 def test_shares_rank_and_group_the_rest():
-  table = profiling.shares({"a": 1.0, "b": 6.0, "c": 2.0, "d": 1.0}, top=2)
+  table = kernel_time.shares({"a": 1.0, "b": 6.0, "c": 2.0, "d": 1.0}, top=2)
   assert [row[0] for row in table] == ["b", "c", "other"]
   assert table[-1][1] == pytest.approx(2.0)
   assert sum(row[2] for row in table) == pytest.approx(1.0)
   with pytest.raises(ValueError, match="no kernel time"):
-    profiling.shares({})
+    kernel_time.shares({})

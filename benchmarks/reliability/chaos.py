@@ -1,7 +1,7 @@
 r"""Chaos test: SIGKILL training and the continuous evaluator at random times, restart each.
 
-  python benchmarks/chaos.py [--kills=10] [--eval_kills=10] [--training_steps=1000] \
-      [--save_checkpoints_steps=50] [--seed=0] [--work_dir=DIR --keep]
+  python benchmarks/reliability/chaos.py [--kills=10] [--eval_kills=10] \
+      [--training_steps=1000] [--save_checkpoints_steps=50] [--seed=0] [--work_dir=DIR --keep]
 
 Trains a short deterministic run of --gin_config twice with `compare_ssgan.main`: once
 uninterrupted (the reference), once while killing the trainer with SIGKILL at random times
@@ -20,7 +20,6 @@ the latest checkpoint or the steps scored); exits 1 when a check fails. Not part
 ten minutes of CPU). Children's logs are in <work_dir>/logs; the work dir is removed unless
 --keep.
 """
-import argparse
 import collections
 import functools
 import json
@@ -33,60 +32,51 @@ import sys
 import tempfile
 import time
 
+from absl import app
+from absl import flags
 import numpy as np
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
-
-# pylint: disable=g-import-not-at-top
 import tensorflow as tf
 
 from compare_ssgan import run_dir
 from compare_ssgan.evaluation import results as results_lib
-# pylint: enable=g-import-not-at-top
+
+# The children (`python -m compare_ssgan.main`) run here, where --gin_config's default is.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 _POLL_SECS = 0.2
 _LOG_TAIL_CHARS = 3000
 
 
-def parse_args(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--kills", type=int, default=10, help="SIGKILLs of the trainer.")
-  parser.add_argument("--eval_kills", type=int, default=10,
-                      help="SIGKILLs of the continuous evaluator.")
-  parser.add_argument("--seed", type=int, default=0, help="Seed of the kill times.")
-  parser.add_argument("--min_kill_secs", type=float, default=5.0,
-                      help="Earliest kill after a (re)start (TF start-up takes seconds).")
-  parser.add_argument("--max_kill_secs", type=float, default=25.0,
-                      help="Latest kill after a (re)start.")
-  parser.add_argument("--gin_config", default="gin_configs/demo/ssgan.gin")
-  parser.add_argument("--training_steps", type=int, default=1000)
-  parser.add_argument("--steps_per_loop", type=int, default=5)
-  parser.add_argument("--save_checkpoints_steps", type=int, default=50)
-  parser.add_argument("--gin_bindings", action="append", default=[],
-                      help="Extra training bindings (both runs).")
-  parser.add_argument("--eval_num_samples", type=int, default=64,
-                      help="evaluation.num_samples: fakes (and reals) per checkpoint.")
-  parser.add_argument("--eval_bindings", action="append", default=[],
-                      help="Extra evaluator bindings.")
-  parser.add_argument("--timeout_secs", type=float, default=1800.0,
-                      help="Longest any one child process may run.")
-  parser.add_argument("--work_dir", default=None,
-                      help="Parent of the new directory the runs go into (default: the "
-                      "system's temporary directory).")
-  parser.add_argument("--keep", action="store_true",
-                      help="Keep the runs and the children's logs.")
-  args = parser.parse_args(argv)
-  if args.kills < 0 or args.eval_kills < 0:
-    parser.error(f"--kills and --eval_kills must be >= 0, got {args.kills} and "
-                 f"{args.eval_kills}.")
-  if not 0 <= args.min_kill_secs <= args.max_kill_secs:
-    parser.error(f"Need 0 <= --min_kill_secs <= --max_kill_secs, got "
-                 f"{args.min_kill_secs} and {args.max_kill_secs}.")
-  if args.training_steps % args.save_checkpoints_steps:
-    parser.error(f"--training_steps ({args.training_steps}) must be a multiple of "
-                 f"--save_checkpoints_steps ({args.save_checkpoints_steps}).")
-  return args
+flags.DEFINE_integer("kills", 10, "SIGKILLs of the trainer.", lower_bound=0)
+flags.DEFINE_integer("eval_kills", 10, "SIGKILLs of the continuous evaluator.", lower_bound=0)
+flags.DEFINE_integer("seed", 0, "Seed of the kill times.")
+flags.DEFINE_float("min_kill_secs", 5.0,
+                   "Earliest kill after a (re)start (TF start-up takes seconds).")
+flags.DEFINE_float("max_kill_secs", 25.0, "Latest kill after a (re)start.")
+flags.DEFINE_string("gin_config", "gin_configs/demo/ssgan.gin", "The run's gin config.")
+flags.DEFINE_integer("training_steps", 1000, "Trainer.training_steps.", lower_bound=1)
+flags.DEFINE_integer("steps_per_loop", 5, "Trainer.steps_per_loop.", lower_bound=1)
+flags.DEFINE_integer("save_checkpoints_steps", 50, "Trainer.save_checkpoints_steps.",
+                     lower_bound=1)
+flags.DEFINE_multi_string("gin_bindings", [], "Extra training bindings (both runs).")
+flags.DEFINE_integer("eval_num_samples", 64,
+                     "evaluation.num_samples: fakes (and reals) per checkpoint.", lower_bound=2)
+flags.DEFINE_multi_string("eval_bindings", [], "Extra evaluator bindings.")
+flags.DEFINE_float("timeout_secs", 1800.0, "Longest any one child process may run.",
+                   lower_bound=0)
+flags.DEFINE_string("work_dir", None, "Parent of the new directory the runs go into "
+                    "(default: the system's temporary directory).")
+flags.DEFINE_bool("keep", False, "Keep the runs and the children's logs.")
+flags.register_multi_flags_validator(
+    ["min_kill_secs", "max_kill_secs"],
+    lambda f: 0 <= f["min_kill_secs"] <= f["max_kill_secs"],
+    message="need 0 <= --min_kill_secs <= --max_kill_secs")
+flags.register_multi_flags_validator(
+    ["training_steps", "save_checkpoints_steps"],
+    lambda f: f["save_checkpoints_steps"] < 1 or  # Refused by its own bound.
+    f["training_steps"] % f["save_checkpoints_steps"] == 0,
+    message="--training_steps must be a multiple of --save_checkpoints_steps")
+FLAGS = flags.FLAGS
 
 
 def train_command(args, model_dir):
@@ -340,8 +330,9 @@ def failures(summary, training_steps):
   return problems
 
 
-def main(argv=None):
-  args = parse_args(argv)
+def main(argv):
+  del argv
+  args = FLAGS
   if args.work_dir:
     os.makedirs(args.work_dir, exist_ok=True)
   # A new directory (under --work_dir if given), so that removing it removes nothing else.
@@ -377,4 +368,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  app.run(main)
