@@ -1,4 +1,4 @@
-"""Up-front checks of image files: decodable, mode, size; conversions said once.
+"""Up-front checks of image files and arrays: decodable, mode, size, layout.
 
 The image-folder dataset and the two-set comparison both read folders of
 PNG/JPEG/BMP files. Each file is fully decoded once with PIL before any work
@@ -6,11 +6,21 @@ starts, so that a bad file is named at once rather than failing mid-training
 inside a TF op, and so that a folder's channel count comes from all its files,
 not the first. Cost: one PIL decode of every file (threaded; about the time of
 one epoch's decoding), paid each time the folder is read.
+
+16-bit PNGs are read as TF's decoder reads them with uint8 output (libpng's
+16-to-8 strip): each value's high byte, x >> 8, so 65535 -> 255 and 256 -> 1.
+Training decodes with TF; `read_uint8` (the two-set comparison) follows it,
+where PIL's own conversion would clip every value above 255 to 255.
+
+Image arrays (.npz/.npy) are NHWC with 1 or 3 channels, or NHW grayscale. A
+3-D array whose last dimension is 1, 3 or 4 is refused as ambiguous (one
+(H, W, C) image, or N images of H x W?); see `nhwc_shape`.
 """
 import concurrent.futures
 import dataclasses
 import io
 
+import numpy as np
 from PIL import Image
 import tensorflow as tf
 
@@ -19,6 +29,10 @@ _DECODABLE_FORMATS = ("PNG", "JPEG", "MPO", "BMP")
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 _PALETTE_MODES = ("P", "PA")
 _ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
+# PIL's modes of 16-bit grayscale PNGs (16-bit colour ones PIL reads as 8-bit RGB(A), by
+# the high byte as TF does).
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+_AMBIGUOUS_LAST_DIMS = (1, 3, 4)  # Of a 3-D array: channels, or a width?
 _LISTED = 5  # Bad files named in a message.
 
 
@@ -60,6 +74,42 @@ def inspect(path):
                    width=image.width,
                    alpha=(image.mode in _ALPHA_MODES or
                           "transparency" in image.info))
+
+
+def read_uint8(path, channels):
+  """uint8 [H, W, channels] (1 or 3) of an image file, as tf.io.decode_image reads it.
+
+  PIL converts; 16-bit grayscale is first brought to 8 bits by TF's rule (the high
+  byte), not by PIL's conversion, which clips at 255.
+  """
+  with Image.open(path) as image:
+    if image.mode in _SIXTEEN_BIT_MODES:
+      image = Image.fromarray((np.asarray(image) >> 8).astype(np.uint8))
+    array = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+  return array.reshape(array.shape[:2] + (channels,))
+
+
+def nhwc_shape(shape, name):
+  """The NHWC shape of an image array of `shape`, or a ValueError naming `name`.
+
+  NHWC with 1 or 3 channels; NHW is grayscale (N, H, W, 1) unless W is 1, 3 or 4,
+  which could as well be the channels of one (H, W, C) image: that is refused with
+  how to write either.
+  """
+  shape = tuple(shape)
+  if len(shape) == 3 and shape[-1] in _AMBIGUOUS_LAST_DIMS:
+    raise ValueError(
+        f"{name}: a 3-D array of shape {shape} is ambiguous: one {shape[0]}x{shape[1]} "
+        f"image with {shape[2]} channels, or {shape[0]} grayscale images of "
+        f"{shape[1]}x{shape[2]}? Write images as a 4-D NHWC array: one image as "
+        f"images[None] (shape {(1,) + shape}), grayscale images as images[..., None] "
+        f"(shape {shape + (1,)}).")
+  if len(shape) == 3:
+    return shape + (1,)
+  if len(shape) != 4 or shape[-1] not in (1, 3):
+    raise ValueError(f"{name}: expected NHWC images with 1 or 3 channels (or NHW "
+                     f"grayscale), got shape {shape}.")
+  return shape
 
 
 def inspect_all(paths):

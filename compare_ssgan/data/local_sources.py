@@ -7,14 +7,16 @@ the training images), or a directory with a train and a test part:
   idx:          train-images-idx3-ubyte[.gz] and t10k-images-idx3-ubyte[.gz],
                 labels optional (same name with labels-idx1), or one images file
   npz:          train.npz and test.npz, or one .npz file; key `images` (uint8
-                NHWC or NHW), optional int `labels`
+                NHWC, or NHW unless W is 1, 3 or 4: see `image_files.nhwc_shape`),
+                optional int `labels`
   image_folder: train/ and test/, or one folder; PNG/JPEG/BMP files, either all
                 directly in it (unlabelled) or in class subfolders (labels =
                 sorted subfolder names)
 
 The native image shape is square with side max(H, W) of the data (of all
 files for folders); 1-channel data stays 1-channel unless `dataset.num_channels`
-says otherwise. A folder is 1-channel only if all its files are grayscale;
+says otherwise. 16-bit PNGs are read by their high byte, as TF's decoder
+does (`image_files`). A folder is 1-channel only if all its files are grayscale;
 otherwise its grayscale files are replicated to 3 channels (and transparency
 is dropped), said once in a warning, as are differing sizes. Every file of a
 folder is checked before training (see `image_folder_dataset`).
@@ -160,11 +162,13 @@ def _read_npz(path):
   if images.dtype != np.uint8 or images.ndim not in (3, 4):
     raise ValueError(f".npz file {path!r}: 'images' is {images.dtype} of shape "
                      f"{images.shape}; expected uint8 NHWC or NHW.")
+  images = images.reshape(image_files.nhwc_shape(
+      images.shape, f".npz file {path!r}: 'images'"))
   labels = arrays["labels"].astype(np.int32) if "labels" in arrays else None
   if labels is not None and labels.shape != images.shape[:1]:
     raise ValueError(f".npz file {path!r}: 'labels' shape {labels.shape} does "
                      f"not match {len(images)} images; expected [N].")
-  return images[..., None] if images.ndim == 3 else images, labels
+  return images, labels
 
 
 def npz_dataset(data_dir):

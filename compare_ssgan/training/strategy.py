@@ -1,6 +1,8 @@
 """Builds the tf.distribute strategy named by `--strategy`; says what this process writes."""
 import contextlib
 import dataclasses
+import json
+import os
 import shutil
 import tempfile
 
@@ -13,6 +15,8 @@ COLLECTIVE_COMMUNICATIONS = {
     "ring": tf.distribute.experimental.CommunicationImplementation.RING,
     "nccl": tf.distribute.experimental.CommunicationImplementation.NCCL,
 }
+# The strategies whose TF constructors read the TF_CONFIG environment variable.
+READS_TF_CONFIG = ("mirrored", "multi_worker")
 
 
 def make_strategy(name="default", tpu=None, num_cpu_devices=None,
@@ -34,6 +38,8 @@ def make_strategy(name="default", tpu=None, num_cpu_devices=None,
   if collective_communication != "auto" and name != "multi_worker":
     raise ValueError(f"--collective_communication={collective_communication} is for "
                      f"--strategy=multi_worker, not --strategy={name}.")
+  if name in READS_TF_CONFIG:
+    check_tf_config(name)
   if num_cpu_devices and num_cpu_devices > 1:
     split_cpu(num_cpu_devices)
   if name == "default":
@@ -50,6 +56,23 @@ def make_strategy(name="default", tpu=None, num_cpu_devices=None,
   tf.config.experimental_connect_to_cluster(resolver)
   tf.tpu.experimental.initialize_tpu_system(resolver)
   return tf.distribute.TPUStrategy(resolver)
+
+
+def check_tf_config(name):
+  """Refuses a TF_CONFIG that TF would fail on with a bare JSONDecodeError (or ignore):
+  not JSON, naming the position, or not a JSON object."""
+  if "TF_CONFIG" not in os.environ:
+    return
+  value = os.environ["TF_CONFIG"]
+  try:
+    config = json.loads(value)
+  except json.JSONDecodeError as e:
+    raise ValueError(f"--strategy={name} reads the TF_CONFIG environment variable, and "
+                     f"TF_CONFIG is not valid JSON: {e}; it is {value!r}.") from e
+  if not isinstance(config, dict):
+    raise ValueError(f"--strategy={name}: TF_CONFIG must be a JSON object like "
+                     '{"cluster": {"worker": ["host0:2222", ...]}, "task": {"type": '
+                     f'"worker", "index": 0}}}}; got a {type(config).__name__}: {value!r}.')
 
 
 def split_cpu(num_devices):

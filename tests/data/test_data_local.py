@@ -3,9 +3,11 @@ import gzip
 import os
 
 import numpy as np
+from PIL import Image
 import pytest
 
 from compare_ssgan.data import datasets
+from compare_ssgan.data import image_files
 
 
 def _first(ds, batch_size=64):
@@ -80,6 +82,14 @@ def test_missing_path_names_path(tmp_path, name):
   assert missing in str(e.value)
   with pytest.raises(ValueError, match="needs dataset.data_dir"):
     datasets.get_dataset(name)
+
+
+def test_npz_3d_array_of_one_rgb_image_is_refused_saying_how_to_write_it(tmp_path):
+  path = tmp_path / "one.npz"
+  np.savez(path, images=np.zeros((32, 32, 3), np.uint8))
+  with pytest.raises(ValueError, match=r"\(32, 32, 3\) is ambiguous") as e:
+    datasets.get_dataset("npz", data_dir=str(path))
+  assert str(path) in str(e.value) and "images[None]" in str(e.value)
 
 
 def test_npz_dir_without_train_part(tmp_path):
@@ -217,6 +227,25 @@ def test_image_folder_first_gray_others_rgb_is_rgb_said_once(
   assert np.full((4, 4, 3), 70, np.uint8).tobytes() in found
   assert rgb[0].tobytes() in found
   assert rgb[1].tobytes() in {x.tobytes() for x in images[:, 1:5, :4]}
+
+
+def test_image_folder_16_bit_pngs_read_by_their_high_byte(tmp_path):
+  """As TF's decoder (libpng) reads them, for training and for the two-set command alike."""
+  images = np.random.RandomState(2).randint(0, 65536, (3, 4, 5)).astype(np.uint16)
+  images[0, 0, :4] = [255, 256, 32895, 65535]
+  for i, image in enumerate(images):
+    png = Image.fromarray(image)
+    assert png.mode == "I;16"  # A real 16-bit grayscale PNG.
+    png.save(tmp_path / f"{i}.png")
+  ds = datasets.get_dataset("image_folder", data_dir=str(tmp_path))
+  assert ds.image_shape == (5, 5, 1)
+  for i, image in enumerate(images):
+    path = str(tmp_path / f"{i}.png")
+    np.testing.assert_array_equal(ds.decode(path).numpy()[..., 0], image >> 8)
+    np.testing.assert_array_equal(image_files.read_uint8(path, channels=1)[..., 0],
+                                  image >> 8)
+    np.testing.assert_array_equal(image_files.read_uint8(path, channels=3),
+                                  np.repeat((image >> 8)[..., None], 3, -1))
 
 
 _DEBIAN = "/usr/share/datasets/fashion-mnist"

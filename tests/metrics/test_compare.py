@@ -4,11 +4,14 @@ import json
 import os
 import subprocess
 import sys
+import types
 
+from absl import app
 import gin
 import numpy as np
 from PIL import Image
 import pytest
+import tensorflow as tf
 
 from compare_ssgan.metrics import compare
 from compare_ssgan.metrics import scores
@@ -157,8 +160,15 @@ def test_dataset_npz_key_selection_and_npy_read_the_same_images(tmp_path):
     compare.image_set(named + "#z")
 
 
+def test_compressed_npz_reads_like_a_plain_one(tmp_path):
+  real, fake = _uint8_pair(tmp_path)
+  np.savez_compressed(tmp_path / "compressed.npz", images=real.astype(np.float32) / 255)
+  assert _fid(str(tmp_path / "compressed.npz"), fake) == pytest.approx(
+      _fid(_set_of(tmp_path, "plain.npz", images=real), fake), rel=1e-6)
+
+
 def test_gray_against_rgb_is_replicated_and_said_once(tmp_path, capsys):
-  gray, fake = _uint8_pair(tmp_path, shape=(12, 4, 4))
+  gray, fake = _uint8_pair(tmp_path, shape=(12, 4, 6))  # NHW: W is no channel count.
   rgb_copy = _set_of(tmp_path, "rgb.npz", images=np.repeat(gray[..., None], 3,
                                                            -1))
   expected = _fid(rgb_copy, fake)
@@ -206,7 +216,7 @@ def test_command_line_prints_one_json_line(tmp_path):
   proc = subprocess.run(
       [sys.executable, "-m", "compare_ssgan.metrics.compare", "--real",
        str(tmp_path / "a.npz"), "--fake", str(tmp_path / "b.npz"),
-       "--metrics", "kid", "--batch_size", "6", "--gin_bindings", "kid.block_size = 3"],
+       "--metrics", "kid", "--batch_size", "6", "--gin_bindings", "kid.block_size = 6"],
       cwd=root, capture_output=True, text=True, check=True,
       env=dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3"))
   lines = proc.stdout.strip().splitlines()
@@ -214,3 +224,170 @@ def test_command_line_prints_one_json_line(tmp_path):
   result = json.loads(lines[0])
   assert set(result) == {"num_real", "num_fake", "kid", "kid_stderr"}
   assert np.isfinite(result["kid"])
+  # One block of 6: no standard error, printed as strict JSON's null and said why.
+  assert result["kid_stderr"] is None and "null" in lines[0]
+  assert "needs at least 2 blocks" in proc.stderr
+  assert "kid_stderr is nan: printed as null" in proc.stderr
+
+
+def _write_16bit_pngs(folder, images):
+  """Real 16-bit grayscale PNGs, written by PIL from uint16 arrays (mode "I;16")."""
+  os.makedirs(folder, exist_ok=True)
+  for i, image in enumerate(images):
+    png = Image.fromarray(image)
+    assert png.mode == "I;16"
+    png.save(os.path.join(folder, f"{i:03d}.png"))
+
+
+def _sixteen_bit(count, seed=6):
+  images = np.random.RandomState(seed).randint(0, 65536, (count, 4, 5)).astype(np.uint16)
+  images[0, 0, :5] = [0, 255, 256, 32895, 65535]  # Edges of TF's rule.
+  return images
+
+
+def _tf_decode(path, channels):
+  with open(path, "rb") as f:
+    return tf.io.decode_image(f.read(), channels=channels).numpy()
+
+
+def test_16_bit_png_folder_reads_as_tf_decodes_it(tmp_path):
+  images = _sixteen_bit(3)
+  folder = str(tmp_path / "sixteen")
+  _write_16bit_pngs(folder, images)
+  _, batches = compare.image_set(folder)
+  got = np.concatenate(list(batches))
+  expected = np.stack([_tf_decode(os.path.join(folder, name), 3)
+                       for name in sorted(os.listdir(folder))])
+  np.testing.assert_array_equal(got, expected / np.float32(255))
+  # TF's rule (libpng's 16-to-8 strip): the high byte, not PIL's clipping at 255.
+  np.testing.assert_array_equal(expected[..., 0], images >> 8)
+
+
+def test_16_bit_png_among_colour_files_reads_as_tf_decodes_it(tmp_path):
+  folder = str(tmp_path / "mixed16")
+  _write_16bit_pngs(folder, _sixteen_bit(1))
+  rgb = np.random.RandomState(7).randint(0, 256, (4, 5, 3), np.uint8)
+  Image.fromarray(rgb).save(os.path.join(folder, "001.png"))
+  _, batches = compare.image_set(folder)
+  got = np.concatenate(list(batches))
+  np.testing.assert_array_equal(
+      got[0], _tf_decode(os.path.join(folder, "000.png"), 3) / np.float32(255))
+  np.testing.assert_array_equal(got[1], rgb / np.float32(255))
+
+
+def test_3d_array_of_one_rgb_image_is_refused_saying_how_to_write_it(tmp_path):
+  one_image = np.random.RandomState(8).randint(0, 256, (32, 32, 3), np.uint8)
+  path = _set_of(tmp_path, "one.npz", images=one_image)
+  with pytest.raises(ValueError, match=r"\(32, 32, 3\) is ambiguous") as e:
+    compare.image_set(path)
+  assert path in str(e.value) and "images[None]" in str(e.value)
+  count, _ = compare.image_set(_set_of(tmp_path, "fixed.npz", images=one_image[None]))
+  assert count == 1
+
+
+@pytest.mark.parametrize("last", [1, 4])
+def test_3d_array_ending_in_a_channel_count_is_refused(tmp_path, last):
+  path = _set_of(tmp_path, "a.npy", images=np.zeros((5, 6, last), np.uint8))
+  with pytest.raises(ValueError, match="ambiguous"):
+    compare.image_set(path)
+
+
+class NoExtraction(PixelExtractor):
+  """Fails the test if any features are extracted."""
+
+  def __call__(self, images, **kwargs):
+    raise AssertionError("features were extracted before the inputs were checked")
+
+
+@pytest.mark.parametrize("num_samples", [0, -3, 1, 2.5, True])
+def test_bad_num_samples_is_refused_by_name_before_any_work(tmp_path, num_samples):
+  _, fake = _uint8_pair(tmp_path)
+  with pytest.raises((ValueError, TypeError),
+                     match=rf"--num_samples must be an integer >= 2; got {num_samples!r}"):
+    compare.compare(fake, fake, NoExtraction(), num_samples=num_samples)
+
+
+@pytest.mark.parametrize("role", ["real", "fake"])
+def test_a_set_of_one_image_is_named_before_any_extraction(tmp_path, role):
+  _, two = _uint8_pair(tmp_path)
+  one = _set_of(tmp_path, "one.npz", images=np.zeros((1, 4, 4, 3), np.uint8))
+  sets = {"real": two, "fake": two, role: one}
+  with pytest.raises(ValueError, match=rf"--{role}={one} holds 1 image; .*at least 2"):
+    compare.compare(sets["real"], sets["fake"], NoExtraction())
+
+
+def test_bad_fake_set_is_refused_before_the_real_set_is_extracted(tmp_path):
+  real, _ = _uint8_pair(tmp_path)
+  bad = _set_of(tmp_path, "bad.npz", images=np.full((3, 4, 4, 3), 2.0, np.float32))
+  with pytest.raises(ValueError, match=rf"--fake={bad}: float images span \[2, 2\]"):
+    compare.compare(_set_of(tmp_path, "real.npz", images=real), bad, NoExtraction())
+
+
+def _options(a_set, **overrides):
+  """The command line's flags, as run_command reads them; both sets `a_set` by default."""
+  values = dict(real=a_set, fake=a_set, key=None, float_range=1,
+                metrics=list(compare.METRICS), num_samples=None, inception_weights=None,
+                batch_size=64, jit_compile=False, gin_bindings=[])
+  values.update(overrides)
+  return types.SimpleNamespace(**values)
+
+
+@pytest.fixture
+def no_inception(monkeypatch):
+  """Fails the test if the command loads the Inception weights."""
+  def load(**kwargs):
+    raise AssertionError(f"Inception was loaded ({kwargs}) before the flags were checked")
+  monkeypatch.setattr(compare.extractor_lib, "InceptionExtractor", load)
+
+
+@pytest.mark.parametrize("overrides, match", [
+    (dict(gin_bindings=["kid.block_size = 0"]), r"kid.block_size must be an integer >= 2; got 0"),
+    (dict(num_samples=0), r"--num_samples must be an integer >= 2; got 0"),
+    (dict(metrics=["fid", "probe"]), r"--metrics: \['probe'\]"),
+    (dict(float_range=100), r"--float_range must be one of \(1, 255\); got 100"),
+    (dict(batch_size=0), r"--batch_size must be an integer >= 1; got 0"),
+    (dict(fake="missing.npz"), r"--fake=missing.npz: no such file"),
+    (dict(real="folder_or_what"), r"--real=folder_or_what is neither a folder nor"),
+    (dict(gin_bindings=["kid.blocksize = 3"]), r"Bad gin configuration.*blocksize"),
+])
+def test_command_refuses_bad_flags_before_loading_anything(tmp_path, no_inception,
+                                                          overrides, match):
+  _, fake = _uint8_pair(tmp_path)
+  with pytest.raises(app.UsageError, match=match):
+    compare.run_command(_options(fake, **overrides))
+
+
+def test_command_checks_the_sets_before_loading_inception(tmp_path, no_inception):
+  _, two = _uint8_pair(tmp_path)
+  one = _set_of(tmp_path, "one.npz", images=np.zeros((1, 4, 4, 3), np.uint8))
+  with pytest.raises(ValueError, match=rf"--fake={one} holds 1 image"):
+    compare.run_command(_options(two, fake=one))
+
+
+def test_command_scores_with_the_extractor_it_loads(tmp_path, monkeypatch):
+  monkeypatch.setattr(compare.extractor_lib, "InceptionExtractor",
+                      lambda **kwargs: PixelExtractor())
+  _, fake = _uint8_pair(tmp_path)
+  result = compare.run_command(_options(fake, metrics=["fid", "kid"],
+                                        gin_bindings=["kid.block_size = 6"]))
+  assert result["num_real"] == result["num_fake"] == 12
+  assert result["fid"] == pytest.approx(0, abs=1e-6) and np.isfinite(result["kid_stderr"])
+
+
+def test_non_finite_values_print_as_null_said_once(capsys):
+  line = compare.to_json({"num_real": 3, "kid": 0.5, "kid_stderr": float("nan"),
+                          "fid": float("inf")})
+  assert json.loads(line) == {"num_real": 3, "kid": 0.5, "kid_stderr": None, "fid": None}
+  assert "NaN" not in line and "Infinity" not in line
+  err = capsys.readouterr().err
+  assert err.count("kid_stderr") == 1 and err.count("fid") == 1 and "null" in err
+
+
+def test_one_kid_block_gives_null_stderr_explained(tmp_path, caplog):
+  real, fake = _uint8_pair(tmp_path)
+  gin.bind_parameter("kid.block_size", 100)
+  result = compare.compare(_set_of(tmp_path, "real.npz", images=real), fake,
+                           PixelExtractor(), metrics=("kid",))
+  assert np.isnan(result["kid_stderr"]) and np.isfinite(result["kid"])
+  assert json.loads(compare.to_json(result))["kid_stderr"] is None
+  assert "needs at least 2 blocks" in caplog.text  # Why, on stderr under the command.
