@@ -39,9 +39,11 @@ def main():
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--threads", type=int, default=2)
   args = parser.parse_args()
-  for name in ('steps', 'batch_size', 'threads'):
+  for name in ("steps", "batch_size", "threads"):
     if getattr(args, name) < 1:
       parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}.")
+  if args.warmup < 0:
+    parser.error(f"--warmup must be >= 0, got {args.warmup}.")
   torch.set_num_threads(args.threads)
   torch.manual_seed(0)
   device = torch.device("cpu")

@@ -28,6 +28,10 @@ from absl import flags
 flags.DEFINE_string("model_dir", None, "A trained run (e.g. the main job's runs/demo_ssgan).")
 flags.DEFINE_string("checkpoint", None, "<model_dir>/ckpt-<step>; default: the latest.")
 flags.DEFINE_list("num_samples", ["1000", "2500", "10000"], "Values of N.")
+flags.register_validator(
+    "num_samples", lambda values: bool(values) and all(v.isdigit() and int(v) >= 2
+                                                        for v in values),
+    message="must be one or more comma-separated integers >= 2")
 flags.DEFINE_string("dataset", "fashion_mnist_local", "dataset.name of the reals.")
 flags.DEFINE_bool("in_process", False, "Measure the single N in this process (each N's "
                   "own process passes it).")
@@ -77,13 +81,7 @@ def measure(model_dir, checkpoint, num_samples, dataset_name):
 
 def main(argv):
   del argv
-  if not FLAGS.model_dir:
-    raise app.UsageError("--model_dir is required (a trained run).")
-  counts = []
-  for text in FLAGS.num_samples:
-    if not text.isdigit() or int(text) < 2:
-      raise app.UsageError(f"--num_samples: {text!r} is not an integer >= 2.")
-    counts.append(int(text))
+  counts = [int(v) for v in FLAGS.num_samples]
   if FLAGS.in_process:
     (n,) = counts
     print(json.dumps(measure(FLAGS.model_dir, FLAGS.checkpoint, n, FLAGS.dataset)))
@@ -108,4 +106,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  flags.mark_flag_as_required("model_dir")
   app.run(main)
