@@ -72,7 +72,7 @@ def test_conditional_bn_with_zero_embedding_equals_bn():
 @pytest.mark.parametrize("gain,offset", [(None, 1.0), ("one_plus_linear", 1.0),
                                          ("linear", 0.0)])
 def test_conditional_bn_gain(gain, offset):
-  # Default: 1 + W y (compare_gan issue #54 fixed); "linear": compare_gan's W y.
+  # Default: 1 + W y (compare_gan's 1 + W y fix of its conditional BN gain); "linear": compare_gan's W y.
   if gain is not None:
     gin.bind_parameter("conditional_batch_norm.gain", gain)
   x = _data()

@@ -1,9 +1,9 @@
 """Augment real and fake images before D (Zhao et al. 2020, "Image Augmentations for GAN
-Training": "vanilla_rf").
+Training", arXiv 2006.02595: "vanilla_rf").
 
 D judges T(x) and T(G(z)) in the D step and T(G(z)) in the G step; T is differentiable
 w.r.t. the fakes, so G learns through it. Augmenting only the reals would teach G to
-reproduce the augmentation (the paper's §4.1). The paper's strength sweep (papers.md §1.1)
+reproduce the augmentation (the paper's §4.1). The paper's strength sweep
 has translation at strength 0.1-0.2 as the best single augmentation for vanilla_rf (FID
 ~19 vs ~25 without) and zoom-out at 0.3-0.5 as the best with bCR.
 

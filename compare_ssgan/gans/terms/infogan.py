@@ -1,4 +1,5 @@
-"""InfoGAN latent codes (Chen et al., NeurIPS 2016), on any architecture.
+"""InfoGAN latent codes (Chen et al., "InfoGAN: Interpretable Representation Learning by
+Information Maximizing Generative Adversarial Nets", arXiv 1606.03657), on any architecture.
 
 The last `code_dim` entries of z are replaced by codes c: one-hot categorical codes and
 continuous codes ~ U(-1, 1), so G's input size does not change. A Q head on D's final
@@ -7,7 +8,7 @@ features predicts c; the variational mutual-information bound gives
 (a factored Gaussian with unit variance; constants dropped). Both players minimise
 weight * L_I: in the D step (fakes stop-gradient) it trains D's body and Q, which the D
 optimizer owns; in the G step it trains G through D and Q. weight = 1 is the lambda the
-paper recommends for discrete codes (recalled; InfoGAN is not in papers.md).
+paper recommends for discrete codes.
 """
 import math
 

@@ -1,10 +1,11 @@
-"""zCR: latent consistency regularization (Zhao et al., "Improved CR", AAAI 2021).
+"""zCR: latent consistency regularization (Zhao et al., "Improved Consistency
+Regularization for GANs", arXiv 2002.04724).
 
 With z' = z + dz, dz ~ N(0, sigma^2 I):
   D minimises weight_d * ||D(G(z)) - D(G(z'))||^2   (D insensitive to the perturbation),
   G minimises -weight_g * ||G(z) - G(z')||^2        (G sensitive to it).
-Defaults lambda_dis = 5, lambda_gen = 0.5, sigma = 0.03 (papers.md §3.3, two third-party
-implementations; StudioGAN uses 20 / 0.5 / 0.05). Distances are means over the batch of the
+Defaults lambda_dis = 5, lambda_gen = 0.5, sigma = 0.03 (as two third-party
+implementations set them; StudioGAN uses 20 / 0.5 / 0.05). Distances are means over the batch of the
 squared L2 norm on D's logits, and means over all pixels for images (MSE, as those
 implementations do, which keeps lambda_gen on the scale of the GAN loss). The fakes G(z')
 get the same labels as G(z). D judges G(z') as it judges the "fake" group (with
