@@ -163,8 +163,12 @@ def main(argv):
   gin_files.parse_gin(FLAGS.gin_config, FLAGS.gin_bindings)
   run = runs.TrainedRun(FLAGS.model_dir)
   if FLAGS.mode in ("train", "train_and_eval"):
-    strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_cpu_devices,
-                                          FLAGS.collective_communication)
+    try:
+      strategy = strategy_lib.make_strategy(FLAGS.strategy, FLAGS.tpu,
+                                            FLAGS.num_cpu_devices,
+                                            FLAGS.collective_communication)
+    except ValueError as e:  # A bad TF_CONFIG or flag combination: said in one line.
+      raise app.UsageError(str(e)) from e
     trainer_lib.Trainer(FLAGS.model_dir, strategy).train()
   if FLAGS.mode == "eval":
     eval_job.run_eval(run, FLAGS.checkpoint, rescore=FLAGS.rescore)

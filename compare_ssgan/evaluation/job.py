@@ -63,8 +63,11 @@ class _Job:
     self.final_step = (None if self.options.inception_metrics_every_steps is None
                        else run.training_steps())
     self._dataset = None
+    # Now, not at the first checkpoint.
+    for task in self.fake_tasks:
+      task.check_sizes(self.options.num_samples, self.options.num_samples)
     for task in self.discriminator_tasks:
-      task.check(self.dataset())  # Now, not at the first checkpoint.
+      task.check(self.dataset())
     self._real = None
     self._writer = None
 

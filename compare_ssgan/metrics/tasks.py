@@ -84,6 +84,9 @@ class MetricTask:
   def check(self, dataset):
     """Refuses, before any checkpoint is scored, a dataset the task cannot use."""
 
+  def check_sizes(self, num_real, num_fake):
+    """Refuses, before any feature is extracted, set sizes the task cannot score."""
+
   def compute(self, inputs):
     """{value name: float} from an EvalInputs."""
     raise NotImplementedError
@@ -144,6 +147,15 @@ class KernelInceptionDistance(MetricTask):
 
   def value_names(self):
     return ("kid", "kid_stderr")
+
+  def check_sizes(self, num_real, num_fake):
+    blocks = scores.kid_num_blocks(num_real, num_fake, self.block_size)
+    if min(num_real, num_fake) < 2 * blocks:
+      raise ValueError(
+          f"KID cuts {num_real} real and {num_fake} fake samples into {blocks} blocks of "
+          f"kid.block_size={self.block_size} at most and needs 2 samples of each set per "
+          f"block; raise kid.block_size to at least {max(num_real, num_fake)} or use "
+          "sets of more equal size.")
 
   def compute(self, inputs):
     real, fake = inputs.real.features, inputs.fake.features

@@ -99,3 +99,11 @@ def test_kid_explains_its_nan_standard_error_once(caplog):
   caplog.clear()
   assert not np.isnan(kid.compute(_inputs(real, fake))["kid_stderr"])
   assert not caplog.records
+
+
+def test_kid_refuses_set_sizes_it_cannot_block_before_any_extraction():
+  kid = tasks.KernelInceptionDistance(block_size=2)
+  with pytest.raises(ValueError, match=r"100 real and 3 fake .*kid.block_size=2"):
+    kid.check_sizes(100, 3)
+  kid.check_sizes(100, 100)
+  tasks.KernelInceptionDistance(block_size=100).check_sizes(100, 3)
