@@ -27,7 +27,7 @@ from compare_ssgan.gans.terms import contrastive
 from compare_ssgan.gans.terms import infogan
 from compare_ssgan.gans.terms import latent_consistency
 from compare_ssgan.gans.terms import rotation
-from compare_ssgan.gans.terms import simclr_augmentations
+from compare_ssgan.gans import simclr_augmentations
 from compare_ssgan.metrics import extractor
 from compare_ssgan.metrics import tasks
 from tests.training import helpers

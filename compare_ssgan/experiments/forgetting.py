@@ -1,5 +1,6 @@
-r"""SS-GAN's forgetting experiment (Chen et al. 2019, Fig. 3): does the rotation loss keep
-a classifier with D's architecture from forgetting when its task keeps changing?
+r"""SS-GAN's forgetting experiment (Chen et al., "Self-Supervised GANs via Auxiliary
+Rotation Loss", arXiv:1811.11212, Fig. 3): does the rotation loss keep a classifier with
+D's architecture from forgetting when its task keeps changing?
 
   python -m compare_ssgan.experiments.forgetting --out=reports/forgetting \
       [--dataset=fashion_mnist_local] [--architecture=dcgan] [--iterations_per_task=1000] \
@@ -21,21 +22,20 @@ held-out data: all test images of class k and as many of the other classes (the 
 ones in the dataset's fixed eval order), so chance is 0.5.
 
 Adam 2e-4 (beta1 0, beta2 0.9, epsilon 1e-8): the demos' D settings. The paper gives no
-optimiser, architecture or batch size for this figure (papers.md §5). The initial weights,
-the train data's order and every batch come from `--seed` (batches as stateless draws
-keyed on the iteration, `gans/randomness.py`).
+optimiser, architecture or batch size for this figure. The initial weights, the train
+data's order and every batch come from `--seed` (batches as stateless draws keyed on the
+iteration, `gans/randomness.py`).
 
-Writes to --out: forgetting.csv (variant, iteration, task, accuracy), forgetting.png
-(both curves, task switches as dotted lines, cycle ends dashed) and forgetting.json (the
-settings and, per variant, the mean accuracy at the first evaluation after each task
-switch and at the end of each task).
+--out is created (or refused) before any training. Writes to it: forgetting.csv (variant,
+iteration, task, accuracy), forgetting.png (both curves, task switches as dotted lines,
+cycle ends dashed) and forgetting.json (the settings and, per variant, the mean accuracy at
+the first evaluation after each task switch and at the end of each task).
 """
 import csv
 import dataclasses
 import json
 import math
 import os
-import types
 
 from absl import app
 from absl import flags
@@ -159,20 +159,15 @@ def train_variant(variant, batches, eval_sets, architecture, image_shape, schedu
 
   @tf.function
   def train_step(step, task):
-    images, targets, _ = batches.batch(task, batch_size,
-                                       randomness.fold_in(run_seed, step))
-    # The terms read the reals of the D step from a context; there are no fakes here.
-    ctx = types.SimpleNamespace(real_images=images, real_labels=None)
+    step_seed = randomness.fold_in(run_seed, step)
+    images, targets, _ = batches.batch(task, batch_size, step_seed)
+    # The terms' D step on the reals; there is no generator and there are no fakes here.
+    ctx = base.StepContext.reals_only(discriminator, terms, images, seed=step_seed)
     with tf.GradientTape() as tape:
-      d_batch = base.DiscriminatorBatch(conditional=False)
-      d_batch.add("real", images)
-      for term in terms:
-        term.add_d_step_inputs(ctx, d_batch)
-      outputs = d_batch.run(discriminator)
+      outputs = base.discriminator_outputs(ctx, "discriminator")
       loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
           targets, outputs["real"].logits[:, 0]))
-      for term in terms:
-        loss += term.d_step_loss(ctx, outputs)[0]
+      loss += base.terms_loss(ctx, outputs, "discriminator")[0]
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
 
   @tf.function(reduce_retracing=True)
@@ -237,9 +232,18 @@ def plot(rows, schedule, path, title):
   pyplot.close(figure)
 
 
+def make_out_dir(out):
+  """Creates the output folder `out`, or refuses it (before any training)."""
+  try:
+    tf.io.gfile.makedirs(out)
+  except tf.errors.OpError as e:
+    raise app.UsageError(f"--out={out}: cannot create the output folder: {e.message}") from e
+
+
 def run(out, dataset, data_dir, architecture, iterations_per_task, cycles, eval_every,
         batch_size, seed):
   """The whole experiment (gin already parsed); returns the JSON summary it writes."""
+  make_out_dir(out)
   ds = datasets.get_dataset(dataset, data_dir=data_dir)
   if ds.num_classes < 2:
     raise app.UsageError(f"--dataset={dataset} has {ds.num_classes} classes; the "
@@ -255,7 +259,6 @@ def run(out, dataset, data_dir, architecture, iterations_per_task, cycles, eval_
   rows = [row for variant in VARIANTS
           for row in train_variant(variant, batches, eval_sets, architecture,
                                    ds.image_shape, schedule, batch_size, seed)]
-  tf.io.gfile.makedirs(out)
   with tf.io.gfile.GFile(os.path.join(out, CSV_NAME), "w") as f:
     writer = csv.DictWriter(f, ["variant", "iteration", "task", "accuracy"])
     writer.writeheader()

@@ -7,5 +7,6 @@ from compare_ssgan.gans import gan
 from compare_ssgan.gans import latents
 from compare_ssgan.gans import losses
 from compare_ssgan.gans import penalties
+from compare_ssgan.gans import simclr_augmentations
 from compare_ssgan.gans import simgan
 from compare_ssgan.gans import terms

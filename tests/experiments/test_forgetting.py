@@ -91,3 +91,16 @@ def test_a_patch_critic_is_refused():
   with pytest.raises(app.UsageError, match="D.patch_output = True gives one logit per patch"):
     forgetting.train_variant("with_rotation", None, None, "dcgan", (32, 32, 1),
                              forgetting.Schedule(10, 2, 1, 1), batch_size=8, seed=0)
+
+
+def test_a_bad_out_is_refused_before_any_work(tmp_path, monkeypatch):
+  not_a_folder = tmp_path / "file"
+  not_a_folder.write_text("")
+  def no_work(*args, **kwargs):
+    raise AssertionError("work started before --out was checked")
+  monkeypatch.setattr(forgetting.datasets, "get_dataset", no_work)
+  monkeypatch.setattr(forgetting, "train_variant", no_work)
+  for out in (not_a_folder, not_a_folder / "sub"):
+    with pytest.raises(app.UsageError, match=f"--out={out}: cannot create the output folder"):
+      forgetting.run(str(out), "fashion_mnist_embedded", None, "dcgan", iterations_per_task=4,
+                     cycles=1, eval_every=2, batch_size=8, seed=0)

@@ -11,7 +11,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 from compare_ssgan.gans import augmentations  # pylint: disable=g-import-not-at-top
-from compare_ssgan.gans.terms import simclr_augmentations  # pylint: disable=g-import-not-at-top
+from compare_ssgan.gans import simclr_augmentations  # pylint: disable=g-import-not-at-top
 from compare_ssgan.gans.terms import contrastive  # pylint: disable=g-import-not-at-top
 from compare_ssgan.gans.terms import rotation  # pylint: disable=g-import-not-at-top
 

@@ -9,8 +9,6 @@
   (loss, metrics), outputs = term_testing.run_d_step(ctx)  # run_g_step(ctx): G's side.
   np.testing.assert_allclose(loss, <the same loss in numpy>, rtol=1e-5)
 """
-import types
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -77,11 +75,12 @@ def make_context(real_images, fake_images=None, real_labels=None, fake_labels=No
   """A StepContext of `terms` over tiny networks (tensors as given; nothing is generated).
 
   As in the GAN step, the context's real and fake images are the given ones after the
-  terms' `transform_discriminator_inputs`.
+  terms' `transform_discriminator_inputs`. Without `fake_images` it has no fakes (for a
+  D step of reals alone and no generator: `base.StepContext.reals_only`).
   """
-  gan = types.SimpleNamespace(discriminator=discriminator or TinyDiscriminator(),
-                              generator=generator or TinyGenerator(),
-                              conditional=conditional, terms=list(terms))
+  gan = base.StepNetworks(discriminator=discriminator or TinyDiscriminator(),
+                         generator=generator or TinyGenerator(), conditional=conditional,
+                         terms=tuple(terms))
   as_tensor = lambda x: None if x is None else tf.convert_to_tensor(x)
   return base.StepContext(gan, as_tensor(real_images), as_tensor(real_labels),
                           as_tensor(z), as_tensor(fake_labels), as_tensor(fake_images),

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from compare_ssgan.gans import augmentations
-from compare_ssgan.gans.terms import simclr_augmentations
+from compare_ssgan.gans import simclr_augmentations
 
 RNG = np.random.default_rng(0)
 SEED = tf.constant([5, 6], tf.int32)

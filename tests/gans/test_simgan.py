@@ -18,7 +18,7 @@ def _cos(a, b):
 
 
 def _numpy_simgan(real, fake, real_labels, fake_labels):
-  """(g_loss, d_real, d_fake), written group by group as papers.md §8 states them."""
+  """(g_loss, d_real, d_fake), written group by group as simgan.py's docstring states them."""
   grouped_g, d_real, d_fake = [], [], []
   for label in np.unique(np.concatenate([real_labels, fake_labels])):
     reals, fakes = real[real_labels == label], fake[fake_labels == label]

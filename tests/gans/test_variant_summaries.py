@@ -9,13 +9,8 @@ from compare_ssgan.training import summaries
 from compare_ssgan.training import trainer as trainer_lib
 from tests import tiny_configs
 
-TINY = """
-Trainer.training_steps = 2
-Trainer.batch_size = 8
-Trainer.steps_per_loop = 1
-Trainer.summary_steps = 1
-rotation.rotated_batch_size = 8
-""" + tiny_configs.tiny_networks()
+TINY = (tiny_configs.tiny_trainer(training_steps=2, steps_per_loop=1, summary_steps=1) +
+        "rotation.rotated_batch_size = 8\n" + tiny_configs.tiny_networks())
 
 
 @pytest.mark.parametrize("config, tag", [

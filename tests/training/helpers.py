@@ -5,17 +5,13 @@ import numpy as np
 import compare_ssgan  # pylint: disable=unused-import  (registers every gin configurable)
 from compare_ssgan.training import strategy as strategy_lib
 from compare_ssgan.training import trainer as trainer_lib
+from tests import tiny_configs
 
 TINY_DEMO = """
 dataset.name = "fashion_mnist_embedded"
 GAN.architecture = "dcgan"
 GAN.z_dim = 16
-Trainer.batch_size = 8
-Trainer.steps_per_loop = 2
-Trainer.save_checkpoints_steps = 2
-Trainer.summary_steps = 2
-Trainer.image_summary_steps = 4
-"""
+""" + tiny_configs.tiny_trainer()
 
 
 def make_trainer(model_dir, bindings="", strategy=None):

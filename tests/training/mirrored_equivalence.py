@@ -17,7 +17,6 @@ from tests.training import helpers  # pylint: disable=g-import-not-at-top
 BINDINGS = """
 Trainer.training_steps = 2
 Trainer.deterministic = True
-Trainer.steps_per_loop = 2
 G.batch_norm = "batch_norm"
 """
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from compare_ssgan.architectures import registry
 from tests import tiny_configs
 from tests.training import helpers
 
@@ -26,9 +27,14 @@ CONDITIONAL = {
 }
 
 
+def test_every_registered_architecture_has_a_tiny_width():
+  """Else the two steps below would train a new architecture at full width."""
+  assert sorted(tiny_configs.TINY_WIDTHS) == sorted(registry.ARCHITECTURES)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("conditional", [False, True], ids=["uncond", "cond"])
-@pytest.mark.parametrize("architecture", sorted(tiny_configs.TINY_WIDTHS))
+@pytest.mark.parametrize("architecture", sorted(registry.ARCHITECTURES))
 def test_two_steps_without_nan(tmp_path, architecture, conditional):
   bindings = "\n".join([
       "dataset.name = 'cifar10'", f"GAN.architecture = '{architecture}'",

@@ -3,10 +3,11 @@
 A GAN variant is the shared step plus a list of terms. Each D or G sub-step builds one
 `StepContext` (which holds the images D judges), `discriminator_outputs` lets every term add
 named image groups to a single batched D call (`DiscriminatorBatch`) and runs D once, then
-`terms_loss` asks each term for its loss on the named outputs. The GAN step and the term
-tests (tests/gans/term_testing.py) share these two functions. A term is a Keras layer so
-that the heads it owns are tracked, checkpointed and trained by the optimizer named in
-`optimizer` ("discriminator" or "generator").
+`terms_loss` asks each term for its loss on the named outputs. The GAN step, the term
+tests (tests/gans/terms/, through tests/gans/term_testing.py) and the forgetting
+experiment (a D step of reals alone: `StepContext.reals_only`) share these two functions.
+A term is a Keras layer so that the heads it owns are tracked, checkpointed and trained by
+the optimizer named in `optimizer` ("discriminator" or "generator").
 """
 import collections
 
@@ -19,6 +20,10 @@ STEPS = ("discriminator", "generator")
 
 DiscriminatorOutput = collections.namedtuple("DiscriminatorOutput", ["logits", "features"])
 
+# What a StepContext needs of its GAN (a `GAN` has these attributes too).
+StepNetworks = collections.namedtuple(
+    "StepNetworks", ["discriminator", "generator", "conditional", "terms"])
+
 
 class StepContext:
   """What one sub-step sees: the judged reals and fakes, latents, a seed and the networks.
@@ -29,7 +34,9 @@ class StepContext:
   output start from the same image (with augment-both + rotation, classes 0-3 are the
   augmented image and its rotations, not a shortcut). `generated_images` is G's raw output,
   for losses in image space. Fakes carry gradients to G in the G step; the D step passes
-  stop-gradient fakes. `gan` needs `terms`, `generator`, `discriminator`, `conditional`.
+  stop-gradient fakes. `gan` needs `terms`, `generator`, `discriminator`, `conditional`
+  (a `GAN`, or `StepNetworks`). Without `generated_images` the context has no fakes (see
+  `reals_only`).
   """
 
   def __init__(self, gan, real_images, real_labels, z, fake_labels, generated_images,
@@ -39,7 +46,25 @@ class StepContext:
     self.seed = seed
     self.generated_images = generated_images
     self.real_images, self.real_labels = self.judge(real_images, real_labels, "real")
-    self.fake_images, self.fake_labels = self.judge(generated_images, fake_labels, "fake")
+    if generated_images is None:
+      self.fake_images, self.fake_labels = None, None
+    else:
+      self.fake_images, self.fake_labels = self.judge(generated_images, fake_labels, "fake")
+
+  @classmethod
+  def reals_only(cls, discriminator, terms, real_images, real_labels=None, seed=None):
+    """A D-step context of `terms` with reals and no generator: no latents, no fakes.
+
+    `discriminator_outputs(ctx, "discriminator")` then runs D once on "real" and the
+    terms' D-step groups (e.g. rotation's rotated reals), and `terms_loss` gives their D
+    losses: a classifier trained with the terms of a D step (the forgetting experiment).
+    D is conditional when `real_labels` are given. `seed` is needed only by terms that
+    draw random numbers (`seed_for`).
+    """
+    networks = StepNetworks(discriminator=discriminator, generator=None,
+                            conditional=real_labels is not None, terms=tuple(terms))
+    return cls(networks, real_images, real_labels, z=None, fake_labels=None,
+               generated_images=None, seed=seed)
 
   @property
   def local_batch_size(self):
@@ -101,13 +126,15 @@ def _check_step(step):
 
 
 def discriminator_outputs(ctx, step, with_real=True):
-  """The sub-step's single D call: "real" (unless not `with_real`), "fake", then every
-  term's groups for `step` ("discriminator" / "generator"). Returns {group: output}."""
+  """The sub-step's single D call: "real" (unless not `with_real`), "fake" (if the context
+  has fakes), then every term's groups for `step` ("discriminator" / "generator").
+  Returns {group: output}."""
   _check_step(step)
   batch = DiscriminatorBatch(ctx.gan.conditional)
   if with_real:
     batch.add("real", ctx.real_images, ctx.real_labels)
-  batch.add("fake", ctx.fake_images, ctx.fake_labels)
+  if ctx.fake_images is not None:
+    batch.add("fake", ctx.fake_images, ctx.fake_labels)
   for term in ctx.gan.terms:
     if step == "discriminator":
       term.add_d_step_inputs(ctx, batch)

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from compare_ssgan import validate
 from compare_ssgan.architectures import ops
-from compare_ssgan.gans.terms import simclr_augmentations
+from compare_ssgan.gans import simclr_augmentations
 from compare_ssgan.gans.terms import base
 
 _LARGE = 1e9

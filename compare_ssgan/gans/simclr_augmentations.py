@@ -1,4 +1,5 @@
-"""SimCLR's augmentations (Chen et al. 2020), the two views of Cntr-GAN's NT-Xent.
+"""SimCLR's augmentations, the two views of Cntr-GAN's NT-Xent (Chen et al., "A Simple
+Framework for Contrastive Learning of Visual Representations", arXiv:2002.05709).
 
 Same conventions as `gans/augmentations.py`: `fn(images, seed) -> images` on float NHWC
 images in [0, 1], per-example parameters drawn for the global batch, differentiable.
@@ -33,17 +34,17 @@ def random_resized_crop(images, seed, area_range=(0.08, 1.0), aspect_ratio_range
   _check_range("random_resized_crop.area_range", area_range, maximum=1.0)
   _check_range("random_resized_crop.aspect_ratio_range", aspect_ratio_range)
   _, height, width, _ = images.shape
-  area = augmentations.uniform(images, randomness.fold_in(seed, "area"), minval=area_range[0],
-                  maxval=area_range[1])
+  area = augmentations.uniform(images, randomness.fold_in(seed, "area"),
+                               minval=area_range[0], maxval=area_range[1])
   log_ratio = augmentations.uniform(images, randomness.fold_in(seed, "ratio"),
-                       minval=math.log(aspect_ratio_range[0]),
-                       maxval=math.log(aspect_ratio_range[1]))
+                                    minval=math.log(aspect_ratio_range[0]),
+                                    maxval=math.log(aspect_ratio_range[1]))
   ratio = tf.exp(log_ratio)
   box_h = tf.minimum(tf.sqrt(area / ratio), 1.0) * height
   box_w = tf.minimum(tf.sqrt(area * ratio), 1.0) * width
   position = augmentations.uniform(images, randomness.fold_in(seed, "position"), shape=(2,))
   return augmentations.crop_boxes(images, position[:, 0] * (height - box_h),
-                     position[:, 1] * (width - box_w), box_h, box_w)
+                                  position[:, 1] * (width - box_w), box_h, box_w)
 
 
 def _grayscale(images):
@@ -86,20 +87,22 @@ def color_distortion(images, seed, strength=0.5, jitter_probability=0.8,
   validate.number("color_distortion.grayscale_probability", grayscale_probability, minimum=0,
                   maximum=1)
   fold = lambda name: randomness.fold_in(seed, name)
-  jittered = images + augmentations.uniform(images, fold("brightness"), minval=-0.8 * strength,
-                               maxval=0.8 * strength)[:, None, None, None]
+  jittered = images + augmentations.uniform(images, fold("brightness"),
+                                            minval=-0.8 * strength,
+                                            maxval=0.8 * strength)[:, None, None, None]
   jittered = tf.clip_by_value(jittered, 0.0, 1.0)
   factor = augmentations.uniform(images, fold("contrast"), minval=1 - 0.8 * strength,
-                    maxval=1 + 0.8 * strength)[:, None, None, None]
+                                 maxval=1 + 0.8 * strength)[:, None, None, None]
   mean = tf.reduce_mean(jittered, axis=[1, 2], keepdims=True)
   jittered = tf.clip_by_value((jittered - mean) * factor + mean, 0.0, 1.0)
   color = images.shape[-1] == 3
   if color:
     factor = augmentations.uniform(images, fold("saturation"), minval=1 - 0.8 * strength,
-                      maxval=1 + 0.8 * strength)[:, None, None, None]
+                                   maxval=1 + 0.8 * strength)[:, None, None, None]
     gray = _grayscale(jittered)
     jittered = tf.clip_by_value((jittered - gray) * factor + gray, 0.0, 1.0)
-    turns = augmentations.uniform(images, fold("hue"), minval=-0.2 * strength, maxval=0.2 * strength)
+    turns = augmentations.uniform(images, fold("hue"), minval=-0.2 * strength,
+                                  maxval=0.2 * strength)
     jittered = tf.clip_by_value(_rotate_hue(jittered, turns), 0.0, 1.0)
   apply = augmentations.bernoulli(images, fold("apply_jitter"), jitter_probability)
   images = tf.where(apply[:, None, None, None], jittered, images)

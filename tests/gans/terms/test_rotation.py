@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from compare_ssgan.gans import gan as gan_lib
+from compare_ssgan.gans.terms import base
 from compare_ssgan.gans.terms import rotation
 from tests import tiny_configs
 from tests.gans import term_testing
@@ -58,6 +59,20 @@ def test_d_loss_is_beta_times_hand_computed_cross_entropy_on_reals():
   term = _term(rotated_batch_size=8, weight_d=0.7)
   (loss, metrics), _ = term_testing.run_d_step(
       term_testing.make_context(reals, fakes, terms=[term]))
+  ce, accuracy = _numpy_rotation_loss(term, reals, n=2)
+  np.testing.assert_allclose(metrics["rotation_real_loss"], ce, rtol=1e-5)
+  np.testing.assert_allclose(loss, 0.7 * ce, rtol=1e-5)
+  np.testing.assert_allclose(metrics["rotation_accuracy"], accuracy)
+
+
+def test_a_reals_only_context_runs_d_on_reals_and_rotated_reals_only():
+  reals = _images(8)
+  term = _term(rotated_batch_size=8, weight_d=0.7)
+  ctx = base.StepContext.reals_only(term_testing.TinyDiscriminator(), [term],
+                                    tf.constant(reals))
+  assert ctx.fake_images is None and ctx.gan.generator is None and not ctx.gan.conditional
+  (loss, metrics), outputs = term_testing.run_d_step(ctx)
+  assert list(outputs) == ["real", "rot_real"]
   ce, accuracy = _numpy_rotation_loss(term, reals, n=2)
   np.testing.assert_allclose(metrics["rotation_real_loss"], ce, rtol=1e-5)
   np.testing.assert_allclose(loss, 0.7 * ce, rtol=1e-5)
