@@ -191,14 +191,11 @@ ONE_SSGAN_STEP = ["Trainer.save_checkpoints_steps = 1", "rotation.rotated_batch_
 # The first Adam step (beta_1 = 0) moves every weight by about lr = 2e-4 in the sign of its
 # gradient, so rotating other images shows as flipped signs: 2 * lr = 4 x TOLERANCE apart.
 CONTROL_DIFF = 3 * TOLERANCE
-GLOBAL_BATCH_CRASHES = pytest.mark.xfail(
-    strict=True, reason="rotation.py's global_batch sources take min() of the static replica "
-    "batch size, which is None under multi_worker (TypeError in num_sources)")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sources, equal", [
-    pytest.param("global_batch", True, marks=GLOBAL_BATCH_CRASHES),
+    ("global_batch", True),
     ("per_replica", False)])
 def test_two_workers_rotate_the_global_batch_as_one_process(tmp_path, sources, equal):
   """With `rotation.sources = "global_batch"` a two-worker SS-GAN step is the one-process

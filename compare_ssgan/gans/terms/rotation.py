@@ -91,7 +91,10 @@ class RotationTerm(base.AuxiliaryTerm):
     """n: the last images of this replica's batch that are rotated."""
     replicas = randomness.num_replicas_in_sync()
     if self.sources == "global_batch":
-      return min(local_batch_size, self.rotated_batch_size // NUM_ROTATIONS)
+      # Under multi_worker the replica batch has no static size: then a tensor.
+      return (min(local_batch_size, self.rotated_batch_size // NUM_ROTATIONS)
+              if isinstance(local_batch_size, int)
+              else tf.minimum(local_batch_size, self.rotated_batch_size // NUM_ROTATIONS))
     if self.rotated_batch_size % (NUM_ROTATIONS * replicas):
       raise ValueError(f"rotation.rotated_batch_size={self.rotated_batch_size} must be a "
                        f"multiple of 4 x {replicas} replicas.")
@@ -111,17 +114,24 @@ class RotationTerm(base.AuxiliaryTerm):
     first_row = randomness.replica_id() * local_batch_size + local_batch_size - n
     rows = first_row + tf.range(n, dtype=tf.int32)
     in_tail = rows >= replicas * local_batch_size - global_sources
-    return tf.cast(in_tail, tf.float32) * (replicas * n / global_sources)
+    return tf.cast(in_tail, tf.float32) * (
+        replicas * tf.cast(n, tf.float32) / global_sources)
+
+  def _batch_size(self, x):
+    """x's static batch size, or (global_batch sources, unknown statically) its tensor."""
+    if x.shape[0] is None and self.sources == "global_batch":
+      return tf.shape(x)[0]
+    return x.shape[0]
 
   def _add(self, batch, group, images, labels):
-    n = self.num_sources(images.shape[0])
+    n = self.num_sources(self._batch_size(images))
     rotated, rotated_labels = rotate_last(images, labels, n)
     batch.add(group, rotated, rotated_labels)
 
   def _loss(self, outputs, group):
     """CE and accuracy over the n originals (last of `group`) and their rotations: their
     mean, or with `sources="global_batch"` this replica's share of the global mean."""
-    local_batch_size = outputs[group].features.shape[0]
+    local_batch_size = self._batch_size(outputs[group].features)
     n = self.num_sources(local_batch_size)
     features = tf.concat([outputs[group].features[-n:], outputs["rot_" + group].features],
                          axis=0)
