@@ -41,13 +41,13 @@ import math
 import numbers
 import os
 import sys
-import tempfile
 
 from absl import app
 from absl import flags
 import numpy as np
 
 from compare_ssgan import gin_files
+from compare_ssgan import scratch
 from compare_ssgan import validate
 from compare_ssgan.data import image_files
 from compare_ssgan.metrics import extractor as extractor_lib
@@ -266,9 +266,9 @@ def _score(sets, extractor, metric_tasks):
   """The metrics of the opened sets (a dict, with num_real and num_fake)."""
   result = {}
   inputs = tasks.EvalInputs()
-  with tempfile.TemporaryDirectory(prefix="compare_ssgan_features_") as scratch:
+  with scratch.directory("compare_features") as scratch_dir:
     for role, n, batches in sets:
-      role_dir = os.path.join(scratch, role)
+      role_dir = os.path.join(scratch_dir, role)
       os.makedirs(role_dir)
       setattr(inputs, role, tasks.inception_statistics(batches, extractor, n,
                                                        metric_tasks, role_dir))
@@ -329,6 +329,7 @@ def to_json(result):
 
 def main(argv):
   del argv
+  scratch.remove_stale()  # What a killed earlier run of this project left.
   print(to_json(run_command(flags.FLAGS)))
 
 

@@ -3,10 +3,10 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
 
 import tensorflow as tf
+
+from compare_ssgan import scratch
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # multi_worker's all-reduce across workers: TF's choice, gRPC ring, or NCCL (GPUs).
@@ -114,11 +114,9 @@ class Worker:
     if not self.multi_worker:
       yield None
       return
-    path = tempfile.mkdtemp(prefix=f"compare_ssgan_{self.name.replace(':', '')}_")
-    try:
+    # Named after this process: a killed worker's is removed at the next start.
+    with scratch.directory(self.name.replace(":", "")) as path:
       yield path
-    finally:
-      shutil.rmtree(path, ignore_errors=True)
 
   def checkpoint_dir(self, model_dir, scratch_dir):
     """Where this worker's checkpoint saves go."""
