@@ -15,7 +15,7 @@ from absl import logging
 from compare_ssgan import run_lock
 
 _PREFIX = "compare_ssgan_"
-_NAME_RE = re.compile(rf"{_PREFIX}[a-z0-9_]+?_(\d+)_[^_]+")
+_NAME_RE = re.compile(rf"{_PREFIX}[a-z0-9_]+?_(\d+)_.+")  # mkdtemp's suffix may hold "_".
 
 
 def make(purpose):

@@ -33,3 +33,10 @@ def test_a_killed_processs_scratch_is_removed_at_the_next_start_and_no_other(tmp
     assert scratch.remove_stale() == [left]
     assert os.path.isdir(ours) and other.is_dir() and not os.path.exists(left)
   assert not os.path.exists(ours)  # Removed after its block.
+
+
+def test_a_dead_processs_scratch_is_found_whatever_its_random_suffix(tmp_path):
+  # mkdtemp's random suffix may hold "_"; pid 2**22 + 1 is above Linux's pid_max.
+  dead = tmp_path / f"compare_ssgan_real_features_{2 ** 22 + 1}_ab_c_d"
+  dead.mkdir()
+  assert scratch.remove_stale(str(tmp_path)) == [str(dead)]
