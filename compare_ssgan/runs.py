@@ -19,6 +19,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import gin_files
 from compare_ssgan import run_dir
 from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
@@ -71,10 +72,13 @@ def parse_run_config(model_dir, wait_secs=0.0, poll_secs=10.0, sleep=time.sleep,
     text = _renamed(f.read(), path)
   try:
     gin.parse_config(text)
-  except tokenize.TokenError as e:  # An unclosed bracket: (message, (line, column)).
-    message, (line, _) = e.args
-    raise ValueError(f"{path} cannot be parsed: {message} at line {line}.") from None
-  except (SyntaxError, ValueError) as e:  # gin says "line N" of "<string>".
+  except tokenize.TokenError:  # Cut short: a bracket or string never closed.
+    raise ValueError("cannot be parsed: " +
+                     gin_files.describe_unclosed(text, path)) from None
+  except SyntaxError as e:
+    raise ValueError("cannot be parsed: " +
+                     gin_files.describe_syntax_error(e, path)) from None
+  except ValueError as e:  # An unknown configurable or parameter.
     raise ValueError(f"{path} cannot be parsed: {e}") from None
 
 
