@@ -93,7 +93,8 @@ def curves(cells, metrics, path):
       colour, line_style, marker = style(index)
       axis.plot(steps, values.mean(axis=0), color=colour, linestyle=line_style,
                 marker=marker, markersize=3,
-                label=f"{cell.name} (n={len(series)}; band: min–max)")
+                label=f"{cell.name} (n={len(series)}"
+                + ("; band: min–max)" if len(series) > 1 else ")"))
       axis.fill_between(steps, values.min(axis=0), values.max(axis=0), alpha=0.15,
                         color=colour)
     axis.set_xlabel("generator steps")

@@ -47,6 +47,10 @@ def _comparisons(cells, baseline):
   return found
 
 
+def _number(value, decimals):
+  return "—" if math.isnan(value) else f"{value:.{decimals}f}"
+
+
 def _comparison_markdown(found, baseline):
   lines = [f"### Differences from {baseline} at the final step", "",
            "Per seed where the cells share seeds (paired t), else Welch's t; 95 % intervals "
@@ -64,8 +68,8 @@ def _comparison_markdown(found, baseline):
                                else f"[{pair[0]:{fmt}}, {pair[1]:{fmt}}]")
       lines.append(f"| {c.cell} | {metric.upper()} | {c.difference:+{fmt}} | "
                    f"{interval(c.ci_t)} | {interval(c.ci_bootstrap)} | "
-                   f"{c.test or '—'}, {c.n} | {c.p:.3f} | {c.p_holm:.3f} | "
-                   f"{c.effect_size:.2f} |")
+                   f"{c.test or '—'}, {c.n} | {_number(c.p, 3)} | {_number(c.p_holm, 3)} | "
+                   f"{_number(c.effect_size, 2)} |")
       sentences.append("- " + comparisons.sentence(c, metric.upper(), decimals))
   return "\n".join(lines + [""] + sentences)
 
