@@ -119,6 +119,8 @@ def _check_flags():
     raise app.UsageError("--checkpoint is for sampling a --model_dir, not an export.")
   if FLAGS.num_samples is None or FLAGS.num_samples < 1:
     raise app.UsageError(f"--mode=sample needs --num_samples >= 1; got {FLAGS.num_samples}.")
+  if FLAGS.sample_seed < 0:
+    raise app.UsageError(f"--sample_seed must be >= 0; got {FLAGS.sample_seed}.")
   if FLAGS.truncation is not None and not FLAGS.truncation > 0:
     raise app.UsageError(f"--truncation must be > 0; got {FLAGS.truncation}.")
   if not FLAGS.sample_out:

@@ -162,7 +162,11 @@ def test_the_sample_mode_refuses_bad_flags_before_any_work(tmp_path):
       ([f"--model_dir={tmp_path}", f"--export_dir={tmp_path}", "--num_samples=2",
         f"--sample_out={tmp_path}/f.npz"], "one source"),
       ([f"--model_dir={tmp_path}", "--num_samples=0", f"--sample_out={tmp_path}/f.npz"],
-       "--num_samples >= 1; got 0")):
+       "--num_samples >= 1; got 0"),
+      ([f"--model_dir={tmp_path}", "--num_samples=2", "--sample_seed=-1",
+        f"--sample_out={tmp_path}/f.npz"], "--sample_seed must be >= 0; got -1"),
+      ([f"--model_dir={tmp_path}", "--num_samples=2", "--truncation=nan",
+        f"--sample_out={tmp_path}/f.npz"], "--truncation must be > 0; got nan")):
     out = subprocess.run([sys.executable, "-m", "compare_ssgan.main", "--mode=sample",
                           *flags_], cwd=ROOT, capture_output=True, text=True, timeout=300,
                          check=False)
