@@ -197,11 +197,14 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
     y = tf.zeros([1], tf.int32) if self.num_classes else None
     self(tf.zeros((1,) + self.image_shape), y, training=False)
 
-  def block_features(self, x):
+  def block_features(self, x, grid=1):
     """{"block1": ..., "blockK": ...}: D's features after each block, in forward
-    order, in inference mode (training=False), float32 [N, C].
+    order, in inference mode (training=False), float32 [N, C] (or [N, C * grid^2]).
 
-    Block k < K is its map averaged over H and W; blockK is h itself, exactly
+    Block k < K is its map averaged over H and W (`grid` = 1), or over each cell of a
+    grid x grid partition of it (adaptive average pooling, cells of ceil/floor size as
+    torch's AdaptiveAvgPool2d), flattened: C * grid^2 features, so that a wide late block
+    and a narrow early one can be compared at more equal widths. blockK is h itself, exactly
     the features `D(x)` returns (for dcgan and sndcgan not a spatial average:
     an fc output and the flattened map). With `pool_is_a_block` (dcgan: its
     `_pool` is an fc layer) the last map is a block of its own before h.
@@ -214,6 +217,23 @@ class BaseDiscriminator(ops.BuildsOnFirstCall, keras.Model):
     h = self._pool(maps[-1], training=False)
     if not self.pool_is_a_block:
       maps = maps[:-1]  # h is the last map, pooled.
-    pooled = [tf.reduce_mean(m, axis=[1, 2]) for m in maps] + [h]
+    pooled = [_grid_average(m, grid) for m in maps] + [h]
     return {f"block{k + 1}": tf.cast(f, tf.float32)
             for k, f in enumerate(pooled)}
+
+
+def _grid_average(feature_map, grid):
+  """[N, H, W, C] -> [N, C * grid^2]: the mean of each cell of a grid x grid partition
+  (cell i spans rows floor(i H / grid) .. ceil((i + 1) H / grid) - 1, likewise columns)."""
+  if grid == 1:
+    return tf.reduce_mean(feature_map, axis=[1, 2])
+  height, width = feature_map.shape[1], feature_map.shape[2]
+  if grid > min(height, width):
+    raise ValueError(f"grid={grid} is larger than a {height}x{width} feature map.")
+  cells = []
+  for i in range(grid):
+    rows = slice(i * height // grid, -(-(i + 1) * height // grid))
+    for j in range(grid):
+      columns = slice(j * width // grid, -(-(j + 1) * width // grid))
+      cells.append(tf.reduce_mean(feature_map[:, rows, columns, :], axis=[1, 2]))
+  return tf.concat(cells, axis=1)

@@ -220,12 +220,18 @@ def format_table(rows):
   return "\n".join(lines)
 
 
-PROBE_METRIC_RE = re.compile(r"probe_top1_block(\d+)")
+PROBE_METRIC_RE = re.compile(r"probe_top1_block(\d+)")  # D's blocks, not the baselines.
+PROBE_ACCURACY_PREFIX = "probe_top1_"  # Also the baselines: probe_top1_pixels, ..._random_*.
+
+
+# Scores of the fakes that are better high (manifold.py's); FID, KID and the like are low.
+HIGHER_IS_BETTER = ("precision", "recall", "density", "coverage", "inception_score")
 
 
 def higher_is_better(metric):
-  """Probe accuracies are better high; FID, KID and the like low."""
-  return bool(PROBE_METRIC_RE.fullmatch(metric))
+  """Probe accuracies (baselines too), precision / recall / density / coverage and IS are
+  better high."""
+  return metric in HIGHER_IS_BETTER or metric.startswith(PROBE_ACCURACY_PREFIX)
 
 
 def metric_series(model_dir):

@@ -23,6 +23,7 @@ from absl import logging
 import gin
 
 from compare_ssgan import validate
+from compare_ssgan.metrics import manifold
 from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import statistics
 
@@ -169,6 +170,46 @@ class KernelInceptionDistance(MetricTask):
       self._explained_nan_stderr = True  # Once: every repeat and checkpoint is the same.
     kid, stderr = scores.kernel_inception_distance(real, fake, self.block_size)
     return {"kid": kid, "kid_stderr": stderr}
+
+
+@register
+@gin.configurable("prdc")
+class PrecisionRecallDensityCoverage(MetricTask):
+  """Improved precision / recall (k = `precision_recall_k`, 3 as Kynkaanniemi et al.) and
+  density / coverage (k = `density_coverage_k`, 5 as Naeem et al.) on the pool_3 features
+  (StudioGAN's choice of features); see manifold.py. The reals' radii are computed once per
+  real feature set, not at every checkpoint."""
+  name = "prdc"
+  needs = frozenset({INCEPTION_FEATURES})
+
+  def __init__(self, precision_recall_k=3, density_coverage_k=5, block_size=2048):
+    validate.integer("prdc.precision_recall_k", precision_recall_k, minimum=1)
+    validate.integer("prdc.density_coverage_k", density_coverage_k, minimum=1)
+    validate.integer("prdc.block_size", block_size, minimum=1)
+    self.ks = (precision_recall_k, density_coverage_k)
+    self.block_size = block_size
+    self._real_radii = (None, None)  # (the real features object, its radii)
+
+  def value_names(self):
+    return ("precision", "recall", "density", "coverage")
+
+  def averaged_names(self):
+    return self.value_names()
+
+  def check_sizes(self, num_real, num_fake):
+    k_pr, k_dc = self.ks
+    if num_real < max(self.ks) + 1 or num_fake < k_pr + 1:
+      raise ValueError(
+          f"prdc needs more than k samples in a set (precision_recall_k={k_pr}, "
+          f"density_coverage_k={k_dc}): got {num_real} real and {num_fake} fake.")
+
+  def compute(self, inputs):
+    real, fake = inputs.real.features, inputs.fake.features
+    if self._real_radii[0] is not real:  # The evaluator reuses one object per real set.
+      self._real_radii = (real, manifold.neighbour_radii(real, self.ks, self.block_size))
+    result = manifold.precision_recall_density_coverage(
+        real, fake, *self.ks, block_size=self.block_size, real_radii=self._real_radii[1])
+    return dataclasses.asdict(result)
 
 
 def make_tasks(task_names, has_logits=True):

@@ -77,8 +77,28 @@ def _n(cells):
   return ns.pop() if len(ns) == 1 else None
 
 
+# Probe baselines drawn across each block's panel: (label, metric of the block's panel).
+_BASELINES = (("baseline: random features, same width", "probe_top1_random_{block}", "k", "-."),
+              ("baseline: raw pixels", "probe_top1_pixels", "k", ":"))
+
+
+def _draw_baselines(axis, cells, metric):
+  """Horizontal lines of the probe's baselines (the same reals in every run, so the first
+  complete run that reported them stands for all)."""
+  match = results.PROBE_METRIC_RE.fullmatch(metric)
+  if not match:
+    return
+  for label, template, colour, line_style in _BASELINES:
+    name = template.format(block=f"block{match.group(1)}")
+    values = [r.values(name)[r.final_step] for c in cells for r in c.complete()
+              if r.final_step in r.values(name)]
+    if values:
+      axis.axhline(values[0], color=colour, linestyle=line_style, linewidth=1, label=label)
+
+
 def curves(cells, metrics, path):
-  """One panel per metric, one line per cell; returns `path`, or None if nothing to draw."""
+  """One panel per metric, one line per cell (a probe block's panel also its baselines);
+  returns `path`, or None if nothing to draw."""
   panels = [m for m in metrics if any(r.values(m) for c in cells for r in c.complete())]
   if not panels:
     return None
@@ -97,6 +117,7 @@ def curves(cells, metrics, path):
                 + ("; band: min–max)" if len(series) > 1 else ")"))
       axis.fill_between(steps, values.min(axis=0), values.max(axis=0), alpha=0.15,
                         color=colour)
+    _draw_baselines(axis, cells, metric)
     axis.set_xlabel("generator steps")
     axis.set_ylabel(axis_label(metric, None if results.higher_is_better(metric)
                                else _n(cells)))

@@ -13,6 +13,7 @@ from compare_ssgan.studies import tables
 
 MARKDOWN = "report.md"
 CSV = "report.csv"
+SERIES_CSV = "series.csv"  # Every run's every value at every scored checkpoint (step 0 too).
 JSON = "report.json"
 LATEX = "tables.tex"
 CURVES = "curves.png"
@@ -20,6 +21,7 @@ PROBE_CURVES = "probe_curves.png"
 PROBE_VS_FID = "probe_vs_fid.png"
 MONTAGE = "montage.png"
 HPARAMS = "hparams"
+_SERIES_FIELDS = ("cell", "seed", "complete", "metric", "step", "value")
 _CSV_FIELDS = ("table", "row", "column", "cell", "metric", "point", "n", "planned", "mean",
                "std", "best", "best_seed", "values", "steps")
 
@@ -107,6 +109,16 @@ def write_report(cells, out, baseline=None):
     for record in records:
       writer.writerow(dict(record, values=json.dumps(_no_nan(record["values"])),
                            steps=json.dumps(record["steps"])))
+  paths["series_csv"] = os.path.join(out, SERIES_CSV)
+  with open(paths["series_csv"], "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=_SERIES_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for c in cells:
+      for r in c.runs:
+        for metric, values in sorted(r.series.items()):
+          for step, value in sorted(values.items()):
+            writer.writerow({"cell": r.cell, "seed": r.seed, "complete": r.complete,
+                             "metric": metric, "step": step, "value": value})
   paths["json"] = os.path.join(out, JSON)
   with open(paths["json"], "w") as f:
     json.dump({"tables": [{"name": g.name, "title": g.title, "rows": g.rows,
@@ -114,7 +126,10 @@ def write_report(cells, out, baseline=None):
                            "cells": [_no_nan(r) for r in g.records()]} for g in grids],
                "runs": [{"model_dir": r.model_dir, "cell": r.cell, "seed": r.seed,
                          "complete": r.complete, "final_step": r.final_step,
-                         "protocol": r.protocol} for c in cells for r in c.runs],
+                         "protocol": r.protocol,
+                         "series": {m: {str(step): v for step, v in sorted(values.items())}
+                                    for m, values in sorted(r.series.items())}}
+                        for c in cells for r in c.runs],
                "montage_seeds": montage_seeds,
                "comparisons": {"baseline": baseline, **{
                    metric: [_no_nan(r) for r in comparisons.records(c)]

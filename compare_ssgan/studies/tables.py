@@ -15,13 +15,21 @@ from compare_ssgan.studies import collect
 from compare_ssgan.studies import study_file
 
 METRICS = ("fid", "kid")
+# Precision / recall / density / coverage, in their own table where the runs have them.
+MANIFOLD_METRICS = ("precision", "recall", "density", "coverage")
 POINTS = ("final", "best")  # The run's final step; each run's own best step.
-_DECIMALS = {"fid": 2, "kid": 4}
-_PROBE_DECIMALS = 3
+# The probe's rows besides each cell's D at the final step (metrics/probe.py's baselines).
+PROBE_BASELINE_ROWS = (("untrained D (step 0)", "{block}", "step0"),
+                       ("random features, same width", "random_{block}", "final"),
+                       ("raw pixels (any width)", "pixels", "final"))
+_DECIMALS = {"fid": 2, "kid": 4, "inception_score": 2}
+_ACCURACY_DECIMALS = 3  # Probe accuracies and the manifold scores: shares of samples.
 
 
 def decimals(metric):
-  return _PROBE_DECIMALS if results.higher_is_better(metric) else _DECIMALS.get(metric, 4)
+  if metric in _DECIMALS:
+    return _DECIMALS[metric]
+  return _ACCURACY_DECIMALS if results.higher_is_better(metric) else 4
 
 
 def run_value(run, metric, point):
@@ -31,6 +39,8 @@ def run_value(run, metric, point):
     return None
   if point == "final":
     return (run.final_step, values[run.final_step]) if run.final_step in values else None
+  if point == "step0":  # The untrained networks.
+    return (0, values[0]) if 0 in values else None
   finite = [(step, v) for step, v in values.items() if not math.isnan(v)]
   if not finite:
     return (run.final_step, math.nan)
@@ -147,14 +157,31 @@ def grids(cells):
                           f"{table}: {metric.upper()} at the {point} step", "", rows, columns,
                           {pos: (name, stat(by_name[name], metric, point))
                            for pos, name in positions.items()}))
+  manifold_metrics = [m for m in MANIFOLD_METRICS
+                      if any(r.values(m) for c in cells for r in c.runs)]
+  scored = [c for c in cells if any(r.values(m) for r in c.runs for m in manifold_metrics)]
+  if manifold_metrics:
+    found.append(Grid("prdc", "Precision, recall, density and coverage on "
+                      "Inception features at the final step", "cell", [c.name for c in scored],
+                      manifold_metrics, {(c.name, m): (c.name, stat(c, m, "final"))
+                                         for c in scored for m in manifold_metrics}))
   blocks = sorted({b for c in cells for r in c.runs for b in r.probe_blocks()})
   probed = [c for c in cells if any(r.probe_blocks() for r in c.runs)]
   if blocks:
     columns = [f"block{b}" for b in blocks]
-    found.append(Grid("probe", "Probe top-1 accuracy of D's features at the final step",
-                      "cell", [c.name for c in probed], columns,
-                      {(c.name, col): (c.name, stat(c, f"probe_top1_{col}", "final"))
-                       for c in probed for col in columns}))
+    entries = {(c.name, col): (c.name, stat(c, f"probe_top1_{col}", "final"))
+               for c in probed for col in columns}
+    rows = [c.name for c in probed]
+    for c in probed:  # Baselines: the cell's untrained D, then width and pixels alone.
+      for label, metric, point in PROBE_BASELINE_ROWS:
+        found_row = {col: stat(c, "probe_top1_" + metric.format(block=col), point)
+                     for col in columns}
+        if any(s.values for s in found_row.values()):
+          row = f"{c.name}: {label}"
+          rows.append(row)
+          entries.update({(row, col): (c.name, s) for col, s in found_row.items()})
+    found.append(Grid("probe", "Probe top-1 accuracy of D's features at the final step, "
+                      "with baselines", "cell", rows, columns, entries))
   return found
 
 

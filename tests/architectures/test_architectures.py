@@ -163,6 +163,32 @@ def test_block_features_end_with_the_features_d_returns(arch):
                              rtol=1e-5, atol=1e-6)
 
 
+def test_block_features_on_a_grid_average_each_cell_of_the_map():
+  d = registry.make_discriminator("dcgan", (28, 28, 1))
+  x = tf.random.uniform((_N, 28, 28, 1))
+  maps = d._block_maps(x, training=False)  # pylint: disable=protected-access
+  grid = d.block_features(x, grid=4)
+  plain = d.block_features(x)
+  for k, feature_map in enumerate(maps[:-1] if not d.pool_is_a_block else maps):
+    m = feature_map.numpy()
+    height, channels = m.shape[1], m.shape[3]
+    edges = [(i * height // 4, -(-(i + 1) * height // 4)) for i in range(4)]
+    expected = np.concatenate([m[:, r0:r1, c0:c1, :].mean(axis=(1, 2))
+                               for r0, r1 in edges for c0, c1 in edges], axis=1)
+    name = f"block{k + 1}"
+    assert grid[name].shape == (_N, 16 * channels)
+    np.testing.assert_allclose(grid[name], expected, rtol=1e-5, atol=1e-6)
+    # The 16 cells' mean is not the global average when cells overlap (7 = 2 + 2 + 2 + 1
+    # would not), so compare against the plain pooling only where the map divides evenly.
+    if height % 4 == 0:
+      np.testing.assert_allclose(expected.reshape(_N, 16, channels).mean(axis=1),
+                                 plain[name], rtol=1e-5, atol=1e-6)
+  last = f"block{len(grid)}"
+  np.testing.assert_array_equal(grid[last], plain[last])  # h is D's own features.
+  with pytest.raises(ValueError, match="grid=64 is larger than"):
+    d.block_features(x, grid=64)
+
+
 def test_unconditional_models_ignore_labels():
   g = registry.make_generator("dcgan", (32, 32, 1))  # No SN: deterministic.
   d = registry.make_discriminator("dcgan", (32, 32, 1))

@@ -3,9 +3,11 @@
 import types
 
 import gin
+import keras
 import numpy as np
 import pytest
 
+from compare_ssgan.architectures import registry
 from compare_ssgan.data import datasets
 from compare_ssgan.metrics import probe
 from compare_ssgan.metrics import tasks
@@ -72,5 +74,49 @@ def test_options_are_gin_configurable_and_validated():
   assert (options.num_train, options.num_test, options.C) == (100, 2000, 0.5)
   for knob, bad in (("num_train", 1), ("num_test", 0), ("C", 0.0), ("max_iter", 0),
                     ("batch_size", 2.5)):
+    with pytest.raises((ValueError, TypeError), match=f"probe.{knob}"):
+      probe.RepresentationProbe(**{knob: bad})
+
+
+def _task_values(**knobs):
+  ds = datasets.get_dataset("fashion_mnist_embedded")
+  keras.utils.set_random_seed(0)  # The same D for every call.
+  d = registry.make_discriminator("dcgan", ds.image_shape)
+  d.build_variables()
+  task = probe.RepresentationProbe(num_train=60, num_test=40, batch_size=20, **knobs)
+  inputs = tasks.EvalInputs(discriminator=d, dataset=ds)
+  return task, inputs, task.compute(inputs)
+
+
+def test_the_probe_reports_its_own_sample_counts_and_pools_on_a_grid():
+  _, _, plain = _task_values()
+  assert (plain["probe_num_train"], plain["probe_num_test"]) == (60, 40)
+  blocks = sorted(k for k in plain if k.startswith("probe_top1_block"))
+  assert blocks and not any("pixels" in k or "random" in k for k in plain)
+  _, _, grid = _task_values(grid=2)
+  assert sorted(k for k in grid if k.startswith("probe_top1_block")) == blocks
+  # Pooling on a grid changes the early blocks' features, not D's own h (the last block).
+  assert grid[blocks[-1]] == plain[blocks[-1]]
+  assert any(grid[b] != plain[b] for b in blocks[:-1])
+
+
+def test_baselines_are_pixels_and_random_features_as_wide_as_each_block(monkeypatch):
+  task, inputs, values = _task_values(baselines=True)
+  reals = task._reals  # pylint: disable=protected-access
+  flat = lambda x: x.reshape(len(x), -1)
+  assert values["probe_top1_pixels"] == _fit(flat(reals.train_images), reals.train_labels,
+                                            flat(reals.test_images), reals.test_labels)
+  widths = probe.widths_of(inputs.discriminator, reals, task)
+  assert [f"probe_top1_random_{b}" for b in widths] == [
+      k for k in values if k.startswith("probe_top1_random_")]
+  features = probe.random_features(reals.train_images, widths["block1"], 0)
+  assert features.shape == (60, widths["block1"]) and (features >= 0).all()
+  np.testing.assert_array_equal(features,
+                                probe.random_features(reals.train_images, widths["block1"], 0))
+  # Computed once per job: a second checkpoint reuses them.
+  monkeypatch.setattr(probe, "baseline_accuracies", lambda *a: pytest.fail("recomputed"))
+  again = task.compute(inputs)
+  assert again["probe_top1_pixels"] == values["probe_top1_pixels"]
+  for knob, bad in (("grid", 0), ("baselines", 1)):
     with pytest.raises((ValueError, TypeError), match=f"probe.{knob}"):
       probe.RepresentationProbe(**{knob: bad})

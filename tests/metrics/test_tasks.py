@@ -44,8 +44,8 @@ def test_values_of_each_task():
 
 
 def test_the_registry_holds_every_task_and_refuses_a_nameless_or_odd_one():
-  assert tasks.names() == ("fid", "inception_score", "kid", "probe")
-  assert tasks.names(scoring_fakes=True) == ("fid", "inception_score", "kid")
+  assert tasks.names() == ("fid", "inception_score", "kid", "prdc", "probe")
+  assert tasks.names(scoring_fakes=True) == ("fid", "inception_score", "kid", "prdc")
   assert tasks.names(scoring_fakes=False) == ("probe",)
 
   class Nameless(tasks.MetricTask):
@@ -62,12 +62,15 @@ def test_the_registry_holds_every_task_and_refuses_a_nameless_or_odd_one():
                        (Duplicate, "unique name")):
     with pytest.raises(ValueError, match=message):
       tasks.register(cls)
-  assert tasks.names() == ("fid", "inception_score", "kid", "probe")
+  assert tasks.names() == ("fid", "inception_score", "kid", "prdc", "probe")
 
 
 def test_knobs_are_validated_when_the_task_is_made():
   for binding, knob in (("kid.block_size = 1", "kid.block_size"),
-                        ("inception_score.splits = 0", "inception_score.splits")):
+                        ("inception_score.splits = 0", "inception_score.splits"),
+                        ("prdc.precision_recall_k = 0", "prdc.precision_recall_k"),
+                        ("prdc.density_coverage_k = 0", "prdc.density_coverage_k"),
+                        ("prdc.block_size = 0", "prdc.block_size")):
     gin.clear_config()
     gin.parse_config(binding)
     with pytest.raises(ValueError, match=knob):

@@ -57,3 +57,29 @@ def test_styles_are_distinct_and_the_legend_is_outside_the_data(tmp_path, monkey
 def test_a_style_is_distinct_for_forty_cells():
   assert len({figures.style(i)[:2] for i in range(40)}) == 40
   assert figures.axis_label("probe_top1_block3") == "probe top-1 accuracy, block3 ↑"
+
+
+def test_a_probe_panel_draws_its_baselines_with_their_own_look_and_legend(tmp_path,
+                                                                          monkeypatch):
+  study = dict(synthetic.STUDY, cells={"uncond": {}, "ssgan": {}})
+  series = {"fid": {0: 100.0, 20: 40.0}, "probe_top1_block1": {0: 0.5, 20: 0.8},
+            "probe_top1_random_block1": {0: 0.6, 20: 0.6}, "probe_top1_pixels": {0: 0.7, 20: 0.7}}
+  runs = {(cell, 0): (True, series) for cell in ("uncond", "ssgan")}
+  root = synthetic.write_tree(str(tmp_path / "study"), runs, study)
+  cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
+                              use_study_plan=True)
+  saved = {}
+  original = matplotlib.figure.Figure.savefig
+  monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                      lambda figure, path, **kw: saved.setdefault(str(path), figure) and
+                      original(figure, path, **kw))
+  path = str(tmp_path / "probe.png")
+  figures.curves(cells, ["probe_top1_block1"], path)
+  (axis,) = saved[path].axes
+  lines = {line.get_label(): line for line in axis.get_lines()}
+  assert list(lines.get("baseline: raw pixels").get_ydata()) == [0.7, 0.7]
+  assert list(lines.get("baseline: random features, same width").get_ydata()) == [0.6, 0.6]
+  looks = [(line.get_color(), line.get_linestyle()) for line in axis.get_lines()]
+  assert len(set(looks)) == len(looks) == 4  # Two cells, two baselines.
+  (legend,) = saved[path].legends
+  assert len(legend.get_texts()) == 4

@@ -38,7 +38,44 @@ def test_paper_table_has_mean_sample_std_best_and_marks_missing_seeds(cells):
 def test_probe_table_takes_the_highest_accuracy_as_best(cells):
   assert _grid(cells, "probe").text_rows() == [
       ["cell", "block0", "block1"],
-      ["uncond", "0.500 ± 0.100 (best 0.600)", "0.800 ± 0.100 (best 0.900)"]]
+      ["uncond", "0.500 ± 0.100 (best 0.600)", "0.800 ± 0.100 (best 0.900)"],
+      ["uncond: untrained D (step 0)", "0.500 ± 0.000 (best 0.500)",
+       "0.600 ± 0.000 (best 0.600)"]]
+
+
+def test_probe_table_shows_the_baselines_each_run_reported(tmp_path):
+  series = {"fid": {0: 90.0, 20: 30.0}, "probe_top1_block1": {0: 0.5, 20: 0.8},
+            "probe_top1_random_block1": {0: 0.6, 20: 0.6}, "probe_top1_pixels": {0: 0.7, 20: 0.7}}
+  runs = {("uncond", seed): (True, series) for seed in (0, 1, 2)}
+  runs[("ssgan", 0)] = (True, {"fid": {20: 20.0}, "probe_top1_block1": {10: 0.3, 20: 0.9}})
+  root = synthetic.write_tree(str(tmp_path / "study"), runs=runs)
+  cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
+                              use_study_plan=True)
+  rows = {row[0]: row[1] for row in _grid(cells, "probe").text_rows()[1:]}
+  assert rows == {"uncond": "0.800 ± 0.000 (best 0.800)",
+                  "ssgan": "0.900 n=1/3",
+                  "uncond: untrained D (step 0)": "0.500 ± 0.000 (best 0.500)",
+                  "uncond: random features, same width": "0.600 ± 0.000 (best 0.600)",
+                  "uncond: raw pixels (any width)": "0.700 ± 0.000 (best 0.700)"}
+
+
+def test_precision_recall_density_coverage_get_their_own_table_best_high(tmp_path):
+  series = {"fid": {20: 30.0}, "precision": {20: 0.6}, "recall": {20: 0.4},
+            "density": {20: 0.9}, "coverage": {20: 0.5}}
+  runs = {("uncond", seed): (True, {m: {20: v[20] + 0.1 * seed} for m, v in series.items()})
+          for seed in (0, 1, 2)}
+  runs[("ssgan", 0)] = (True, {"fid": {20: 20.0}})  # Scored without prdc: no row.
+  root = synthetic.write_tree(str(tmp_path / "study"), runs=runs)
+  cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
+                              use_study_plan=True)
+  assert _grid(cells, "prdc").text_rows() == [
+      ["cell", "precision", "recall", "density", "coverage"],
+      ["uncond", "0.700 ± 0.100 (best 0.800)", "0.500 ± 0.100 (best 0.600)",
+       "1.000 ± 0.100 (best 1.100)", "0.600 ± 0.100 (best 0.700)"]]
+
+
+def test_without_precision_rows_there_is_no_prdc_table(cells):
+  assert "prdc" not in [g.name for g in tables.grids(cells)]
 
 
 def test_records_give_the_numbers_and_the_seeds(cells):
@@ -50,12 +87,21 @@ def test_records_give_the_numbers_and_the_seeds(cells):
 def test_report_writes_every_file(cells, tmp_path):
   out = tmp_path / "report"
   report_files.write_report(cells, str(out))
-  for name in (report_files.MARKDOWN, report_files.CSV, report_files.JSON, report_files.LATEX, report_files.CURVES,
+  for name in (report_files.MARKDOWN, report_files.CSV, report_files.SERIES_CSV,
+               report_files.JSON, report_files.LATEX, report_files.CURVES,
                report_files.PROBE_CURVES, report_files.PROBE_VS_FID, report_files.MONTAGE):
     assert (out / name).stat().st_size > 0, name
   assert os.listdir(out / report_files.HPARAMS)
   report = json.loads((out / report_files.JSON).read_text())
   assert report["montage_seeds"] == {"uncond": 1, "ssgan": 0}  # lowest final FID
+  # Every value at every checkpoint, step 0 included, in the JSON and the series CSV.
+  (run,) = [r for r in report["runs"] if (r["cell"], r["seed"]) == ("uncond", 0)]
+  assert run["series"]["probe_top1_block1"] == {"0": 0.6, "20": 0.8}
+  series_csv = (out / report_files.SERIES_CSV).read_text().splitlines()
+  assert series_csv[0] == "cell,seed,complete,metric,step,value"
+  assert "uncond,0,True,probe_top1_block1,0,0.6" in series_csv
+  assert len(series_csv) - 1 == sum(len(v) for _, series in synthetic.RUNS.values()
+                                    for v in series.values())
   assert "22.00 ± 2.83 (best 20.00) n=2/3" in (out / report_files.MARKDOWN).read_text()
   latex = (out / report_files.LATEX).read_text()
   assert r"\toprule" in latex and r"40.00 $\pm$ 10.00 (best 30.00)" in latex
