@@ -70,12 +70,17 @@ def _metadata(model_dir, sampler):
       "num_classes": sampler.num_classes, "conditional": bool(prior.num_classes),
       "resolution": [height, width], "channels": channels, "image_range": [0.0, 1.0],
       "sample_batch_size": evaluator.EvalOptions().sample_batch_size,
+      "standing_statistics_batches": sampler.standing_statistics_batches,
       "gin_config": gin_config}
 
 
 def _restore(model_dir, checkpoint_path=None, use_ema=None):
   """(_ServingGenerator, metadata) of a run whose config.gin is already parsed."""
-  sampler = runs.TrainedRun(model_dir).load_sampler(checkpoint_path, use_ema=use_ema)
+  options = evaluator.EvalOptions()  # The evaluator's G: its standing statistics too.
+  sampler = runs.TrainedRun(model_dir).load_sampler(
+      checkpoint_path, use_ema=use_ema,
+      standing_statistics_batches=options.standing_statistics_batches,
+      batch_size=options.sample_batch_size, seed=options.seed)
   module = _ServingGenerator(sampler.generator, sampler.prior.z_dim,
                              sampler.prior.num_classes)
   return module, _metadata(model_dir, sampler)

@@ -138,8 +138,11 @@ def _sample():
     images, labels = export_lib.sample(FLAGS.export_dir, FLAGS.num_samples,
                                        FLAGS.sample_seed, FLAGS.truncation)
   else:
-    batch_size = evaluator.EvalOptions().sample_batch_size
-    sampler = runs.TrainedRun(FLAGS.model_dir).load_sampler(FLAGS.checkpoint)
+    options = evaluator.EvalOptions()
+    batch_size = options.sample_batch_size
+    sampler = runs.TrainedRun(FLAGS.model_dir).load_sampler(
+        FLAGS.checkpoint, standing_statistics_batches=options.standing_statistics_batches,
+        batch_size=batch_size, seed=options.seed)
     if FLAGS.truncation is not None:
       sampler.prior = dataclasses.replace(sampler.prior, truncation=FLAGS.truncation)
     images, labels = zip(*sampler.sample_with_labels(FLAGS.num_samples, FLAGS.sample_seed,

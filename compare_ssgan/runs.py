@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from compare_ssgan import gin_files
 from compare_ssgan import run_dir
+from compare_ssgan.architectures import normalization
 from compare_ssgan.data import datasets
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import latents
@@ -96,7 +97,11 @@ class Sampler:
   export of the same checkpoint.
   """
 
-  def __init__(self, gan, generator, step, checkpoint_path, use_ema):
+  def __init__(self, gan, generator, step, checkpoint_path, use_ema,
+               standing_statistics_batches=0, batch_size=64, seed=0):
+    """`standing_statistics_batches` > 0: G's BN statistics are first replaced by standing
+    statistics over that many batches of `batch_size` latents of the evaluation prior
+    (normalization.standing_statistics; drawn with `seed` from their own stream)."""
     self.gan = gan
     self.generator = generator
     self.step = step
@@ -106,6 +111,16 @@ class Sampler:
     self.num_classes = gan.num_classes
     self.prior = latents.eval_prior(gan.z_dim,
                                     gan.num_classes if gan.conditional else 0)
+    self.standing_statistics_batches = standing_statistics_batches
+    if standing_statistics_batches:
+      batches = latents.seeded_latents(
+          self.prior, standing_statistics_batches * batch_size, seed, batch_size,
+          stream=latents.STANDING_STATISTICS_STREAM)
+      cores = normalization.standing_statistics(
+          generator, ((gan.transform_latents(z, batch_seed), labels)
+                      for batch_seed, z, labels in batches))
+      logging.info("Standing statistics of %d BN layers of G over %d batches of %d.",
+                   cores, standing_statistics_batches, batch_size)
     self._generate = tf.function(lambda z, y: generator(z, y, training=False))
 
   def sample_with_labels(self, num_examples, seed=0, batch_size=64):
@@ -158,9 +173,10 @@ class TrainedRun:
     checkpoints.restore(checkpoint, checkpoint_path, partial=True)
     return gan.discriminator, int(step.numpy())
 
-  def load_sampler(self, checkpoint_path=None, use_ema=None):
+  def load_sampler(self, checkpoint_path=None, use_ema=None, standing_statistics_batches=0,
+                   batch_size=64, seed=0):
     """A Sampler of G (or its EMA) at a checkpoint (default: the latest); `use_ema`
-    defaults to the run's own `GAN.g_use_ema`."""
+    defaults to the run's own `GAN.g_use_ema`; the rest: see Sampler."""
     checkpoint_path = self._checkpoint(checkpoint_path)
     if use_ema is None:
       use_ema = self.uses_ema()
@@ -172,4 +188,5 @@ class TrainedRun:
     checkpoint = tf.train.Checkpoint(**run_dir.generator_objects(gan, step, use_ema))
     checkpoints.restore(checkpoint, checkpoint_path, partial=True)
     generator = gan.ema_generator if use_ema else gan.generator
-    return Sampler(gan, generator, int(step.numpy()), checkpoint_path, use_ema)
+    return Sampler(gan, generator, int(step.numpy()), checkpoint_path, use_ema,
+                   standing_statistics_batches, batch_size, seed)

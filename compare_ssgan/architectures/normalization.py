@@ -41,6 +41,7 @@ class StandardizeBatch(keras.layers.Layer):
     self.decay = decay
     self.epsilon = epsilon
     self.use_cross_replica_mean = use_cross_replica_mean
+    self.accumulated = None  # Batches averaged so far while accumulating (see below).
 
   def build(self, input_shape):
     c = int(input_shape[-1])
@@ -77,10 +78,41 @@ class StandardizeBatch(keras.layers.Layer):
       self.moving_mean.assign(d * self.moving_mean + (1.0 - d) * mean)
       self.moving_variance.assign(
           d * self.moving_variance + (1.0 - d) * variance)
+    elif self.accumulated is not None:  # standing_statistics: eager calls only.
+      mean, variance = self._batch_moments(x)
+      t = float(self.accumulated)
+      self.moving_mean.assign((t * self.moving_mean + mean) / (t + 1.0))
+      self.moving_variance.assign((t * self.moving_variance + variance) / (t + 1.0))
+      self.accumulated += 1
+      # The average so far, this batch included, normalizes (compare_gan's accumulators).
+      mean = tf.convert_to_tensor(self.moving_mean)
+      variance = tf.convert_to_tensor(self.moving_variance)
     else:
       mean = tf.convert_to_tensor(self.moving_mean)
       variance = tf.convert_to_tensor(self.moving_variance)
     return (x - mean) * tf.math.rsqrt(variance + self.epsilon)
+
+
+def standing_statistics(network, inputs):
+  """Replaces the moving averages of every BN core in `network` by "standing statistics".
+
+  compare_gan's accumulators (its `use_moving_averages=False`, used for BigGAN's evaluation):
+  the network runs in inference mode on each of `inputs` ((z, y) batches) while every core
+  averages its batch moments over the batches so far and normalizes with that average, this
+  batch included. Afterwards each core's moving mean and variance are the mean of its batch
+  moments over all the batches. Runs eagerly. Returns the number of cores (0: no BN).
+  """
+  cores = [layer for layer in network._flatten_layers(include_self=False)  # pylint: disable=protected-access
+           if isinstance(layer, StandardizeBatch)]
+  for core in cores:
+    core.accumulated = 0
+  try:
+    for z, y in inputs:
+      network(z, y, training=False)
+  finally:
+    for core in cores:
+      core.accumulated = None
+  return len(cores)
 
 
 @gin.configurable("standardize_batch",

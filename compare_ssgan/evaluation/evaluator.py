@@ -55,6 +55,10 @@ class EvalOptions:
       checkpoint (None: wait until TRAIN_DONE).
     real_stats_dir: where real statistics are cached (default: next to the
       data, else the user cache).
+    standing_statistics_batches: before sampling, replace G's BN moving averages by
+      "standing statistics" over this many batches of `sample_batch_size` latents
+      (compare_gan's accumulators, BigGAN's evaluation; 0: G's own moving averages).
+      The EMA G otherwise normalizes with the raw G's averages.
   """
   num_samples: int = 10000
   repeats: int = 1
@@ -69,6 +73,7 @@ class EvalOptions:
   poll_interval_secs: float = 60.0
   timeout_secs: Optional[float] = None
   real_stats_dir: Optional[str] = None
+  standing_statistics_batches: int = 0
 
   def __post_init__(self):
     unknown = sorted(set(self.metrics) - set(tasks_lib.names()))
@@ -86,6 +91,8 @@ class EvalOptions:
     validate.integer("evaluation.seed", self.seed, minimum=0)
     validate.integer("evaluation.sample_batch_size", self.sample_batch_size,
                      minimum=1)
+    validate.integer("evaluation.standing_statistics_batches",
+                     self.standing_statistics_batches, minimum=0)
     validate.boolean("evaluation.quantize_fakes", self.quantize_fakes)
     validate.boolean("evaluation.clip_fakes", self.clip_fakes)
     validate.choice("evaluation.results_format", self.results_format,

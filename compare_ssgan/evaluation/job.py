@@ -110,7 +110,10 @@ class _Job:
                  "" if fakes_due or not self.fake_tasks
                  else ": no metric of its fakes due")
     try:
-      sampler = (self.run.load_sampler(prefix, use_ema=self.use_ema)
+      sampler = (self.run.load_sampler(
+          prefix, use_ema=self.use_ema,
+          standing_statistics_batches=self.options.standing_statistics_batches,
+          batch_size=self.options.sample_batch_size, seed=self.options.seed)
                  if fakes_due else None)
       discriminator = (self.run.load_discriminator(prefix)[0]
                        if self.discriminator_tasks else None)

@@ -60,19 +60,22 @@ def eval_prior(z_dim, num_classes):
                      bindings.get("truncation"), num_classes)
 
 
-# The stream of evaluation and sampling draws, apart from training's (seed, step) draws.
+# The streams of evaluation and sampling draws, apart from training's (seed, step) draws:
+# the fakes, and the batches that set G's standing BN statistics before them.
 _SAMPLING_STREAM = 7
+STANDING_STATISTICS_STREAM = 11
 
 
-def seeded_latents(prior, num_examples, seed, batch_size):
+def seeded_latents(prior, num_examples, seed, batch_size, stream=_SAMPLING_STREAM):
   """Yields (batch_seed, z, labels or None) batches, `num_examples` in total.
 
   The one convention for drawing fakes outside training: the evaluator, the sample mode and
   exports all draw batch i from `fold_in([seed, 7], i)`, z from its "z" fold and labels
   (uniform classes, as in compare_gan) from its "labels" fold. So seed s gives the same
   images wherever they are drawn, for every batch size that divides the count alike.
+  `stream` STANDING_STATISTICS_STREAM draws the batches of standing BN statistics instead.
   """
-  base = tf.constant([seed, _SAMPLING_STREAM], tf.int32)
+  base = tf.constant([seed, stream], tf.int32)
   for index, start in enumerate(range(0, num_examples, batch_size)):
     size = min(batch_size, num_examples - start)
     batch_seed = randomness.fold_in(base, index)

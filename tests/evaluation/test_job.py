@@ -88,9 +88,9 @@ class FakeRun(runs.TrainedRun):
   def dataset(self):
     return super().dataset() if self._dataset is None else self._dataset
 
-  def load_sampler(self, checkpoint_path=None, use_ema=None):
+  def load_sampler(self, checkpoint_path=None, use_ema=None, **standing_statistics):
     if self.sampler_factory is None:
-      return super().load_sampler(checkpoint_path, use_ema)
+      return super().load_sampler(checkpoint_path, use_ema, **standing_statistics)
     return self.sampler_factory(self.model_dir, checkpoint_path, use_ema)
 
 
@@ -327,10 +327,13 @@ def test_probe_rows_at_every_checkpoint_inception_ones_every_k_steps(tmp_path):
                                  extractor=FakeExtractor()) == [0, 2, 4]
   rows = _rows(model_dir)
   probe_names = ["probe_top1_block1", "probe_top1_block2", "probe_top1_block3"]
+  counts = ["probe_num_train", "probe_num_test"]  # The probe's own sample counts.
   assert [(r["step"], r["metric"]) for r in rows] == [
       (step, name) for step in (0, 2, 4)
-      for name in (["fid"] + probe_names if step == 4 else probe_names)]
+      for name in (["fid"] + probe_names + counts if step == 4 else probe_names + counts)]
   assert all(0.0 <= r["value"] <= 1.0 for r in rows if r["metric"] in probe_names)
+  assert {(r["metric"], r["value"]) for r in rows if r["metric"] in counts} == {
+      ("probe_num_train", 40), ("probe_num_test", 20)}
   assert [evaluator.fake_tasks_due(step, options, final_step=10)
           for step in (0, 3, 4, 6, 10)] == [False, True, False, True, True]
   for step in (0, 2, 4):  # One set of rows per checkpoint.
