@@ -3,38 +3,42 @@ Rotation Loss", arXiv:1811.11212, Fig. 3): does the rotation loss keep a classif
 D's architecture from forgetting when its task keeps changing?
 
   python -m compare_ssgan.experiments.forgetting --out=reports/forgetting \
-      [--dataset=fashion_mnist_local] [--architecture=dcgan] [--iterations_per_task=1000] \
-      [--cycles=2] [--eval_every=100] [--batch_size=64] [--seed=0] \
-      [--gin_bindings='D.spectral_norm = True']
+      [--seeds=0,1,2] [--tasks=one_vs_all] [--dataset=fashion_mnist_local] \
+      [--architecture=dcgan] [--iterations_per_task=1000] [--cycles=2] [--eval_every=100] \
+      [--batch_size=64] [--gin_bindings='D.spectral_norm = True']
 
-The classifier is the registered discriminator of `--architecture` (its gin knobs, e.g.
-`D.spectral_norm` or `dcgan.Discriminator.ch`, from `--gin_bindings`); its logit is the
-one-vs-all output. Task k is "class k vs the rest"; the task switches every
-`iterations_per_task` iterations, through all classes, `cycles` times (the paper: 1k
-iterations, ten CIFAR-10 tasks, two cycles = 20k iterations). Each batch is half class k
-(target 1), half the other classes (target 0), drawn uniformly with replacement, interleaved
-(so SS-GAN's rotated last quarter is balanced too). The run is done twice from the same
-initial weights on the same batches: without and with SS-GAN's D rotation loss (the
-project's `rotation` term: its head on D's features, beta = `rotation.weight_d` = 1.0, a
-quarter of the batch rotated 4 ways), added to the sigmoid cross-entropy. Every
-`eval_every` iterations the accuracy (logit > 0) is measured on the current task's
-held-out data: all test images of class k and as many of the other classes (the first
-ones in the dataset's fixed eval order), so chance is 0.5.
+The classifier is the registered discriminator of `--architecture` (its gin knobs from
+`--gin_bindings`); its logit is the binary output. The tasks (`forgetting_tasks`):
+`--tasks=one_vs_all` (the paper's), task k is "class k vs the rest"; `--tasks=similar_pairs`
+(Fashion-MNIST only, harder), five pairs of visually similar classes. The task switches
+every `iterations_per_task` iterations, through all tasks, `cycles` times (the paper: 1k
+iterations, ten CIFAR-10 tasks, two cycles). Each batch alternates a target-1 and a target-0
+image (so SS-GAN's rotated last quarter is balanced too). For every seed the run is
+done twice from the same initial weights on the same batches: without and with SS-GAN's D
+rotation loss (the project's `rotation` term: beta = `rotation.weight_d` = 1.0, a quarter
+of the batch rotated 4 ways), added to the sigmoid cross-entropy.
+
+Measured (accuracy: logit > 0, on a task's balanced held-out set: all test images of its
+target-1 classes and as many of its target-0 classes, the first ones in the dataset's
+eval order, so chance is 0.5): the new task at each switch, before any update on it
+(iteration = updates so far; the first task at iteration 0 is the untrained net); the
+current task every `eval_every` iterations; and at the end of each task segment every task
+(past, current and future), the matrix R[segment, task] of `forgetting_summary`.
 
 Adam 2e-4 (beta1 0, beta2 0.9, epsilon 1e-8): the demos' D settings. The paper gives no
 optimiser, architecture or batch size for this figure. The initial weights, the train
-data's order and every batch come from `--seed` (batches as stateless draws keyed on the
+data's order and every batch come from the seed (batches as stateless draws keyed on the
 iteration, `gans/randomness.py`).
 
---out is created (or refused) before any training. Writes to it: forgetting.csv (variant,
-iteration, task, accuracy), forgetting.png (both curves, task switches as dotted lines,
-cycle ends dashed) and forgetting.json (the settings and, per variant, the mean accuracy at
-the first evaluation after each task switch and at the end of each task).
+--out is created (or refused) before any training, and holds the settings
+(forgetting_settings.json) and one file per finished (seed, variant), seed<S>_<variant>.csv:
+a re-run with the same settings skips those, one with other settings is refused. At the
+end: forgetting.csv (every row of the seeds asked for), forgetting.json / forgetting.md
+(the statistics) and forgetting.png / forgetting_matrix.png (`forgetting_summary`).
 """
 import csv
 import dataclasses
 import json
-import math
 import os
 
 from absl import app
@@ -42,45 +46,24 @@ from absl import flags
 from absl import logging
 import gin
 import keras
-import matplotlib
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan import run_lock
 from compare_ssgan.architectures import registry
 from compare_ssgan.data import datasets
-from compare_ssgan.data import pipeline
+from compare_ssgan.experiments import forgetting_summary as summary_lib
+from compare_ssgan.experiments import forgetting_tasks as tasks_lib
 from compare_ssgan.gans import randomness
 from compare_ssgan.gans.terms import base
 from compare_ssgan.gans.terms import rotation as rotation_lib
 
-matplotlib.use("Agg")
-from matplotlib import pyplot  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-VARIANTS = ("without_rotation", "with_rotation")
-CSV_NAME, PNG_NAME, JSON_NAME = "forgetting.csv", "forgetting.png", "forgetting.json"
+VARIANTS = summary_lib.VARIANTS
+ROW_FIELDS = summary_lib.ROW_FIELDS
+CSV_NAME, SETTINGS_NAME, LOCK_NAME = "forgetting.csv", "forgetting_settings.json", "forgetting.lock"
 # The demo configs' D optimiser (SS-GAN's Adam, TF1's epsilon).
 ADAM = dict(learning_rate=2e-4, beta_1=0.0, beta_2=0.9, epsilon=1e-8)
-_CHUNK = 500  # Images per D call when loading and evaluating.
-
-
-def _num_examples(examples):
-  if isinstance(examples, pipeline.InMemory):
-    return len(examples)
-  return int(tf.get_static_value(examples().cardinality()))
-
-
-def load_split(ds, split, seed):
-  """All of `ds`'s "train" or "test" split, as the pipelines yield it: float32 images
-  [N, H, W, C] and int32 labels [N]. The train part is one epoch of the train stream
-  (every example once, `seed`'s order and crops); the test part is the eval split."""
-  if split == "train":
-    n = _num_examples(ds.train_examples)
-    batches = ds.train_input_fn(None, _CHUNK, seed=seed).take(math.ceil(n / _CHUNK))
-  else:
-    n = _num_examples(ds.eval_examples)
-    batches = ds.eval_dataset(n, _CHUNK)
-  images, labels = zip(*batches.as_numpy_iterator())
-  return np.concatenate(images)[:n], np.concatenate(labels)[:n].astype(np.int32)
+_CHUNK = 500  # Images per D call when evaluating.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,141 +78,100 @@ class Schedule:
   def total(self):
     return self.num_tasks * self.iterations_per_task * self.cycles
 
+  @property
+  def segments(self):
+    """Task segments: `iterations_per_task` iterations on one task each."""
+    return self.num_tasks * self.cycles
+
   def task(self, step):
     """The task of 0-based iteration `step` (iteration `step + 1` ends)."""
     return (step // self.iterations_per_task) % self.num_tasks
 
 
-class OneVsAllBatches:
-  """Balanced one-vs-all training batches drawn from images sorted by class."""
+class Classifier:
+  """D (plus, with rotation, the rotation term) as a binary classifier: `train` one step on
+  a task's batch, `accuracy` on a task's held-out set. `eval_sets[k]` = (images, targets)."""
 
-  def __init__(self, images, labels, num_classes):
-    order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=num_classes)
-    if counts.min() == 0:
-      raise ValueError(f"Class {int(counts.argmin())} has no training images; every "
-                       f"one-vs-all task needs some.")
-    self.images = tf.constant(images[order])
-    self.labels = tf.constant(labels[order])
-    self.starts = tf.constant(np.cumsum(counts) - counts, tf.int32)
-    self.counts = tf.constant(counts, tf.int32)
-    self.size = len(labels)
+  def __init__(self, variant, batches, eval_sets, architecture, image_shape, batch_size,
+               seed):
+    keras.utils.set_random_seed(seed)  # Both variants start from the same weights.
+    discriminator = registry.make_discriminator(architecture, image_shape)
+    if discriminator.patch_output:
+      raise app.UsageError("D.patch_output = True gives one logit per patch; the binary "
+                           "classifier needs D's single logit (D.patch_output = False).")
+    terms = []
+    if variant == "with_rotation":
+      terms.append(rotation_lib.rotation(rotated_batch_size=batch_size))
+      terms[0].build_heads(discriminator, None)
+    variables = discriminator.trainable_variables + [
+        v for term in terms for v in term.trainable_variables]
+    optimizer = keras.optimizers.Adam(**ADAM)
+    run_seed = randomness.fold_in(tf.constant([seed, 0], tf.int32), "forgetting")
+    self.eval_sets = eval_sets
 
-  def batch(self, task, batch_size, seed):
-    """Task `task`'s batch: images, float targets, class labels. Rows alternate class
-    `task` (target 1) and another class (target 0, uniform over the rest's images)."""
-    half = batch_size // 2
-    start, count = self.starts[task], self.counts[task]
-    positives = start + tf.random.stateless_uniform(
-        [half], randomness.fold_in(seed, "positives"), 0, count, tf.int32)
-    # An index into the images outside [start, start + count), then shifted past them.
-    others = tf.random.stateless_uniform(
-        [half], randomness.fold_in(seed, "negatives"), 0, self.size - count, tf.int32)
-    negatives = tf.where(others < start, others, others + count)
-    indices = tf.reshape(tf.stack([positives, negatives], axis=1), [-1])
-    return (tf.gather(self.images, indices), tf.tile([1.0, 0.0], [half]),
-            tf.gather(self.labels, indices))
+    @tf.function
+    def train_step(step, task):
+      step_seed = randomness.fold_in(run_seed, step)
+      images, targets, _ = batches.batch(task, batch_size, step_seed)
+      # The terms' D step on the reals; there is no generator and there are no fakes here.
+      ctx = base.StepContext.reals_only(discriminator, terms, images, seed=step_seed)
+      with tf.GradientTape() as tape:
+        outputs = base.discriminator_outputs(ctx, "discriminator")
+        loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+            targets, outputs["real"].logits[:, 0]))
+        loss += base.terms_loss(ctx, outputs, "discriminator")[0]
+      optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    @tf.function(reduce_retracing=True)
+    def logits(images):
+      return discriminator(images, training=False)[0][:, 0]
+
+    self._train_step, self._logits = train_step, logits
+
+  def train(self, step, task):
+    self._train_step(tf.constant(step, tf.int32), tf.constant(task, tf.int32))
+
+  def accuracy(self, task):
+    images, targets = self.eval_sets[task]
+    predicted = np.concatenate([self._logits(images[i:i + _CHUNK]).numpy() > 0
+                                for i in range(0, len(images), _CHUNK)])
+    return float(np.mean(predicted == targets))
 
 
-def balanced_eval_indices(labels, task):
-  """Every held-out image of class `task` and as many of the others (the first ones)."""
-  positives = np.flatnonzero(labels == task)
-  negatives = np.flatnonzero(labels != task)
-  n = min(len(positives), len(negatives))
-  return np.concatenate([positives[:n], negatives[:n]])
+def measure(classifier, schedule, seed, variant):
+  """Trains `classifier` through `schedule` and returns its rows (ROW_FIELDS): per task
+  segment the new task at the switch (before any update on it), the current task every
+  `eval_every` iterations, and every task at the segment's end."""
+  rows = []
+
+  def record(step, segment, task, evaluated, measured):
+    rows.append({"seed": seed, "variant": variant, "iteration": step, "segment": segment,
+                 "trained_task": task, "evaluated_task": evaluated, "measured": measured,
+                 "accuracy": classifier.accuracy(evaluated)})
+    return rows[-1]["accuracy"]
+
+  step = 0
+  for segment in range(schedule.segments):
+    task = segment % schedule.num_tasks
+    at_switch = record(step, segment, task, task, "switch")
+    for _ in range(schedule.iterations_per_task):
+      classifier.train(step, task)
+      step += 1
+      if step % schedule.eval_every == 0 and step % schedule.iterations_per_task:
+        record(step, segment, task, task, "during")
+    at_end = [record(step, segment, task, j, "end") for j in range(schedule.num_tasks)]
+    logging.info("seed %d, %s: segment %d/%d (task %d): accuracy %.3f at the switch, %.3f "
+                 "at the end", seed, variant, segment + 1, schedule.segments, task,
+                 at_switch, at_end[task])
+  return rows
 
 
 def train_variant(variant, batches, eval_sets, architecture, image_shape, schedule,
                   batch_size, seed):
-  """Trains one classifier through `schedule`; returns its rows (variant, iteration,
-  task, accuracy). `eval_sets[k]` = (images, targets) of task k."""
-  keras.utils.set_random_seed(seed)  # Both variants start from the same weights.
-  discriminator = registry.make_discriminator(architecture, image_shape)
-  if discriminator.patch_output:
-    raise app.UsageError("D.patch_output = True gives one logit per patch; the one-vs-all "
-                         "classifier needs D's single logit (D.patch_output = False).")
-  terms = []
-  if variant == "with_rotation":
-    terms.append(rotation_lib.rotation(rotated_batch_size=batch_size))
-    terms[0].build_heads(discriminator, None)
-  variables = discriminator.trainable_variables + [
-      v for term in terms for v in term.trainable_variables]
-  optimizer = keras.optimizers.Adam(**ADAM)
-  run_seed = randomness.fold_in(tf.constant([seed, 0], tf.int32), "forgetting")
-
-  @tf.function
-  def train_step(step, task):
-    step_seed = randomness.fold_in(run_seed, step)
-    images, targets, _ = batches.batch(task, batch_size, step_seed)
-    # The terms' D step on the reals; there is no generator and there are no fakes here.
-    ctx = base.StepContext.reals_only(discriminator, terms, images, seed=step_seed)
-    with tf.GradientTape() as tape:
-      outputs = base.discriminator_outputs(ctx, "discriminator")
-      loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-          targets, outputs["real"].logits[:, 0]))
-      loss += base.terms_loss(ctx, outputs, "discriminator")[0]
-    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-
-  @tf.function(reduce_retracing=True)
-  def logits(images):
-    return discriminator(images, training=False)[0][:, 0]
-
-  def accuracy(task):
-    images, targets = eval_sets[task]
-    predicted = np.concatenate([logits(images[i:i + _CHUNK]).numpy() > 0
-                                for i in range(0, len(images), _CHUNK)])
-    return float(np.mean(predicted == targets))
-
-  rows = []
-  for step in range(schedule.total):
-    task = schedule.task(step)
-    train_step(tf.constant(step, tf.int32), tf.constant(task, tf.int32))
-    if (step + 1) % schedule.eval_every == 0:
-      rows.append({"variant": variant, "iteration": step + 1, "task": task,
-                   "accuracy": accuracy(task)})
-      logging.info("%s: iteration %d, task %d, accuracy %.3f", variant, step + 1, task,
-                   rows[-1]["accuracy"])
-  return rows
-
-
-def summarize(rows, iterations_per_task):
-  """Per variant: the mean (and min) accuracy at the first measurement after each task
-  switch (every task but the first, which starts from scratch) and at each task's end."""
-  summary = {}
-  for variant in VARIANTS:
-    segments = {}
-    for row in rows:
-      if row["variant"] == variant:
-        segments.setdefault((row["iteration"] - 1) // iterations_per_task, []).append(
-            row["accuracy"])
-    after_switch = [values[0] for segment, values in sorted(segments.items()) if segment]
-    end_of_task = [values[-1] for _, values in sorted(segments.items())]
-    summary[variant] = {
-        "mean_accuracy_after_switch": float(np.mean(after_switch)) if after_switch else None,
-        "min_accuracy_after_switch": float(np.min(after_switch)) if after_switch else None,
-        "mean_accuracy_end_of_task": float(np.mean(end_of_task)),
-        "num_switches": len(after_switch)}
-  return summary
-
-
-def plot(rows, schedule, path, title):
-  """Both variants' accuracy curves; dotted lines at task switches, dashed at cycle ends."""
-  figure, axes = pyplot.subplots(figsize=(10, 4))
-  for boundary in range(schedule.iterations_per_task, schedule.total,
-                        schedule.iterations_per_task):
-    cycle_end = boundary % (schedule.iterations_per_task * schedule.num_tasks) == 0
-    axes.axvline(boundary, color="0.3" if cycle_end else "0.75",
-                 linestyle="--" if cycle_end else ":", linewidth=1)
-  axes.axhline(0.5, color="0.75", linewidth=1)
-  for variant in VARIANTS:
-    points = [(r["iteration"], r["accuracy"]) for r in rows if r["variant"] == variant]
-    axes.plot(*zip(*points), label=variant.replace("_", " "), linewidth=1.2)
-  axes.set(xlim=(0, schedule.total), ylim=(0.0, 1.0), xlabel="iteration",
-           ylabel="accuracy on the current task (held out)", title=title)
-  axes.legend(loc="lower right")
-  figure.tight_layout()
-  figure.savefig(path, dpi=120)
-  pyplot.close(figure)
+  """One (seed, variant) run of the whole schedule: its rows."""
+  classifier = Classifier(variant, batches, eval_sets, architecture, image_shape,
+                          batch_size, seed)
+  return measure(classifier, schedule, seed, variant)
 
 
 def make_out_dir(out):
@@ -240,51 +182,109 @@ def make_out_dir(out):
     raise app.UsageError(f"--out={out}: cannot create the output folder: {e.message}") from e
 
 
-def run(out, dataset, data_dir, architecture, iterations_per_task, cycles, eval_every,
-        batch_size, seed):
-  """The whole experiment (gin already parsed); returns the JSON summary it writes."""
-  make_out_dir(out)
-  ds = datasets.get_dataset(dataset, data_dir=data_dir)
-  if ds.num_classes < 2:
-    raise app.UsageError(f"--dataset={dataset} has {ds.num_classes} classes; the "
-                         f"one-vs-all tasks need a labelled dataset (>= 2 classes).")
-  train_images, train_labels = load_split(ds, "train", seed)
-  test_images, test_labels = load_split(ds, "test", seed)
-  batches = OneVsAllBatches(train_images, train_labels, ds.num_classes)
-  eval_sets = []
-  for task in range(ds.num_classes):
-    indices = balanced_eval_indices(test_labels, task)
-    eval_sets.append((test_images[indices], test_labels[indices] == task))
-  schedule = Schedule(ds.num_classes, iterations_per_task, cycles, eval_every)
-  rows = [row for variant in VARIANTS
-          for row in train_variant(variant, batches, eval_sets, architecture,
-                                   ds.image_shape, schedule, batch_size, seed)]
-  with tf.io.gfile.GFile(os.path.join(out, CSV_NAME), "w") as f:
-    writer = csv.DictWriter(f, ["variant", "iteration", "task", "accuracy"])
+def check_settings(out, settings):
+  """Writes `settings` to --out, or refuses an --out written with other settings."""
+  path = os.path.join(out, SETTINGS_NAME)
+  if tf.io.gfile.exists(path):
+    with tf.io.gfile.GFile(path) as f:
+      stored = json.load(f)
+    differing = [f"{key} was {stored.get(key)!r}, now {settings.get(key)!r}"
+                 for key in sorted(set(stored) | set(settings))
+                 if stored.get(key) != settings.get(key)]
+    if differing:
+      raise app.UsageError(f"--out={out} holds runs with other settings ({SETTINGS_NAME}): "
+                           f"{'; '.join(differing)}. Use another --out, or those settings.")
+    return
+  with tf.io.gfile.GFile(path, "w") as f:
+    json.dump(settings, f, indent=2)
+
+
+def seed_path(out, seed, variant):
+  return os.path.join(out, f"seed{seed}_{variant}.csv")
+
+
+def write_rows(path, rows):
+  """The rows as CSV, written whole (a temporary file renamed), so a file is complete."""
+  with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+    writer = csv.DictWriter(f, ROW_FIELDS)
     writer.writeheader()
     writer.writerows(rows)
-  plot(rows, schedule, os.path.join(out, PNG_NAME),
-       f"One-vs-all tasks switching every {iterations_per_task} iterations "
-       f"({dataset}, {architecture} D)")
-  summary = {"settings": {"dataset": dataset, "architecture": architecture,
-                          "iterations_per_task": iterations_per_task, "cycles": cycles,
-                          "eval_every": eval_every, "batch_size": batch_size, "seed": seed,
-                          "num_tasks": ds.num_classes, "adam": ADAM,
-                          "eval_images_per_task": [len(s[1]) for s in eval_sets],
-                          "gin": gin.config_str()},
-             "summary": summarize(rows, iterations_per_task)}
-  with tf.io.gfile.GFile(os.path.join(out, JSON_NAME), "w") as f:
-    json.dump(summary, f, indent=2)
-  return summary
+  tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+
+
+def read_rows(path, expected):
+  """The rows of a finished (seed, variant) file; `expected` rows or a ValueError."""
+  text_fields, float_fields = ("variant", "measured"), ("accuracy",)
+  with tf.io.gfile.GFile(path) as f:
+    rows = [{k: r[k] if k in text_fields else float(r[k]) if k in float_fields else int(r[k])
+             for k in ROW_FIELDS} for r in csv.DictReader(f)]
+  if len(rows) != expected:
+    raise ValueError(f"{path} has {len(rows)} rows; the settings give {expected}. Remove it "
+                     "to run that seed again.")
+  return rows
+
+
+def run(out, dataset, data_dir, architecture, iterations_per_task, cycles, eval_every,
+        batch_size, seeds, tasks="one_vs_all"):
+  """The whole experiment (gin already parsed); returns the summary it writes."""
+  make_out_dir(out)
+  ds = datasets.get_dataset(dataset, data_dir=data_dir)
+  task_list = tasks_lib.make_tasks(tasks, dataset, ds.num_classes)
+  settings = {"dataset": dataset, "data_dir": data_dir, "architecture": architecture,
+              "tasks": tasks, "iterations_per_task": iterations_per_task, "cycles": cycles,
+              "eval_every": eval_every, "batch_size": batch_size, "adam": ADAM,
+              "gin": gin.config_str()}
+  try:
+    with run_lock.hold(os.path.join(out, LOCK_NAME), "forgetting run"):
+      check_settings(out, settings)
+      return _run_locked(out, ds, task_list, settings, list(seeds))
+  except run_lock.LockHeld as e:
+    raise app.UsageError(f"--out={out}: {e}") from e
+
+
+def _run_locked(out, ds, task_list, settings, seeds):
+  """Runs the (seed, variant)s not in --out yet, then writes the statistics and figures."""
+  schedule = Schedule(len(task_list), settings["iterations_per_task"], settings["cycles"],
+                      settings["eval_every"])
+  expected = schedule.segments * (schedule.num_tasks + schedule.iterations_per_task
+                                  // schedule.eval_every)
+  pending = [(s, v) for s in seeds for v in VARIANTS
+             if not tf.io.gfile.exists(seed_path(out, s, v))]
+  logging.info("Seeds %s: %d of %d (seed, variant) runs done, %d to run.", seeds,
+               2 * len(seeds) - len(pending), 2 * len(seeds), len(pending))
+  test_images, test_labels = tasks_lib.load_split(ds, "test", 0)
+  eval_sets = []
+  for task in task_list:
+    indices = tasks_lib.balanced_eval_indices(test_labels, task)
+    eval_sets.append((test_images[indices], np.isin(test_labels[indices], task.positives)))
+  for seed in sorted({s for s, _ in pending}):
+    train_images, train_labels = tasks_lib.load_split(ds, "train", seed)
+    batches = tasks_lib.TaskBatches(train_images, train_labels, task_list)
+    for variant in [v for s, v in pending if s == seed]:
+      rows = train_variant(variant, batches, eval_sets, settings["architecture"],
+                           ds.image_shape, schedule, settings["batch_size"], seed)
+      write_rows(seed_path(out, seed, variant), rows)
+  rows = [row for s in seeds for v in VARIANTS
+          for row in read_rows(seed_path(out, s, v), expected)]
+  write_rows(os.path.join(out, CSV_NAME), rows)
+  info = dict(settings, seeds=seeds, num_tasks=schedule.num_tasks,
+              task_names=[t.name for t in task_list],
+              eval_images_per_task=[len(s[1]) for s in eval_sets])
+  return summary_lib.write_all(rows, info, out)
 
 
 def define_flags(flag_values=flags.FLAGS):
   """The command's flags (defined on demand: other commands share some of the names)."""
   fv = dict(flag_values=flag_values)
-  flags.DEFINE_string("out", None, "Output folder for the CSV, PNG and JSON.",
-                      required=True, **fv)
+  flags.DEFINE_string("out", None, "Output folder: settings, per-seed rows, CSV, JSON, "
+                      "Markdown, PNGs.", required=True, **fv)
+  flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (weights, batches, data order); each "
+                    "runs both variants. Finished ones in --out are not run again.", **fv)
+  flags.DEFINE_enum("tasks", "one_vs_all", tasks_lib.TASK_FAMILIES, "one_vs_all: class k "
+                    "vs the rest (the paper's); similar_pairs: five pairs of similar "
+                    "Fashion-MNIST classes.", **fv)
   flags.DEFINE_enum("dataset", "fashion_mnist_local", datasets.known_names(),
-                    "A labelled dataset; one task per class.", **fv)
+                    "A labelled dataset.", **fv)
   flags.DEFINE_string("data_dir", None, "The dataset's dataset.data_dir (default: its own).",
                       **fv)
   flags.DEFINE_enum("architecture", "dcgan", sorted(registry.ARCHITECTURES),
@@ -294,21 +294,31 @@ def define_flags(flag_values=flags.FLAGS):
   flags.DEFINE_integer("cycles", 2, "Passes through all the tasks.", lower_bound=1, **fv)
   flags.DEFINE_integer("eval_every", 100, "Iterations between accuracy measurements; must "
                        "divide --iterations_per_task.", lower_bound=1, **fv)
-  flags.DEFINE_integer("batch_size", 64, "Images per step, half positives; a multiple of "
+  flags.DEFINE_integer("batch_size", 64, "Images per step, half target 1; a multiple of "
                        "4.", lower_bound=4, **fv)
-  flags.DEFINE_integer("seed", 0, "Seed of the weights, the batches and the data order.",
-                       lower_bound=0, upper_bound=2**31 - 1, **fv)
   flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings of the discriminator's (and "
                             "the rotation term's) knobs.", **fv)
   flags.register_validator(
       "batch_size", lambda size: size % 4 == 0, flag_values=flag_values,
-      message="must be a multiple of 4 (half positives, and SS-GAN's rotation loss "
+      message="must be a multiple of 4 (half target 1, and SS-GAN's rotation loss "
               "rotates a quarter of the batch 4 ways)")
+  flags.register_validator(
+      "seeds", _seeds_ok, flag_values=flag_values,
+      message="expected distinct integers in [0, 2**31 - 1], comma-separated, e.g. 0,1,2")
   flags.register_multi_flags_validator(
       ["iterations_per_task", "eval_every"],
       lambda f: f["iterations_per_task"] % f["eval_every"] == 0, flag_values=flag_values,
       message="--eval_every must divide --iterations_per_task (so that the last "
               "iteration of every task is measured)")
+
+
+def _seeds_ok(seeds):
+  try:
+    values = [int(s) for s in seeds]
+  except ValueError:
+    return False
+  return bool(values) and len(set(values)) == len(values) and all(
+      0 <= v < 2**31 for v in values)
 
 
 def main(argv):
@@ -320,8 +330,8 @@ def main(argv):
   except (ValueError, KeyError, SyntaxError) as e:
     raise app.UsageError(f"Bad --gin_bindings: {e}") from e
   summary = run(f.out, f.dataset, f.data_dir, f.architecture, f.iterations_per_task,
-                f.cycles, f.eval_every, f.batch_size, f.seed)
-  print(json.dumps(summary["summary"], indent=2))
+                f.cycles, f.eval_every, f.batch_size, [int(s) for s in f.seeds], f.tasks)
+  print(summary_lib.markdown(summary))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,20 @@ def _t_interval(mean, standard_error, dof):
   return (mean - half, mean + half)
 
 
+def mean_interval(values):
+  """The mean of `values` (one per seed) and its 95 % Student's t interval:
+  (mean, low, high); the interval is (nan, nan) with fewer than 2 values."""
+  values = np.asarray(values, np.float64)
+  if not len(values):
+    raise ValueError("mean_interval: no values; expected one or more (one per seed).")
+  mean = float(values.mean())
+  if len(values) < 2:
+    return mean, math.nan, math.nan
+  low, high = _t_interval(mean, float(values.std(ddof=1)) / math.sqrt(len(values)),
+                          len(values) - 1)
+  return mean, float(low), float(high)
+
+
 def _bootstrap_interval(values):
   rng = np.random.default_rng(_BOOTSTRAP_SEED)
   resampled = rng.choice(values, size=(BOOTSTRAP_RESAMPLES, len(values)), replace=True)

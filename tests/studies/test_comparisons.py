@@ -61,3 +61,17 @@ def test_holm_adjusts_as_by_hand_and_compare_pairs_only_shared_seeds():
   adjusted = {small: min(1.0, 2 * small), large: max(min(1.0, 2 * small), large)}
   assert (ssgan.p_holm, other.p_holm) == pytest.approx((adjusted[ssgan.p],
                                                         adjusted[other.p]))
+
+
+def test_mean_interval_is_scipys_one_sample_t_interval():
+  values = [0.91, 0.88, 0.93, 0.90]
+  mean, low, high = comparisons.mean_interval(values)
+  assert mean == pytest.approx(np.mean(values))
+  expected = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values),
+                              scale=stats.sem(values))
+  assert (low, high) == pytest.approx(expected, rel=1e-12)
+  assert low < mean < high
+  single = comparisons.mean_interval([0.9])
+  assert single[0] == 0.9 and math.isnan(single[1]) and math.isnan(single[2])
+  with pytest.raises(ValueError, match="no values"):
+    comparisons.mean_interval([])
