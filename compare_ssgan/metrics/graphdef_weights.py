@@ -5,7 +5,8 @@ Accepts `classify_image_graph_def.pb` (inception-2015-12-05.tgz) or TF-GAN's
 GraphDef is only parsed, never imported or executed. Each conv unit is
 `<name>/conv2d_params` (HWIO) feeding a `<name>/batchnorm`
 BatchNormWithGlobalNormalization whose inputs are (t, mean, var, beta, gamma);
-the logits are the graph's [2048, 1008] MatMul weights and [1008] biases.
+the logits are the graph's [2048, 1008] MatMul weights and [1008] biases
+(`weights_from_graph_def(logits_bias=False)` drops the biases, as the original IS code).
 """
 
 import re
@@ -19,6 +20,8 @@ from compare_ssgan.metrics import inception_net
 PB_NAMES = ("inceptionv1_for_inception_score.pb", "classify_image_graph_def.pb")
 _KERNEL_SUFFIX = "/conv2d_params"
 _BN_OP = "BatchNormWithGlobalNormalization"
+# The logits MatMul of classify_image_graph_def.pb, whose weights the original IS code reads.
+_MATMUL = "softmax/logits/MatMul"
 # TF scopes inside mixed_9/mixed_10 -> the TorchScript's flattened names.
 _BLOCK_E_NAMES = {
     "tower/conv": "tower_conv", "tower/mixed/conv": "tower_mixed_conv",
@@ -80,23 +83,52 @@ def _const(nodes, name):
   raise ValueError(f"Identity chain too long at {name!r}.")
 
 
+def _const_of_shape(nodes, shape):
+  """The name of the one Const of `shape` (ValueError if not exactly one)."""
+  names = [node.name for node in nodes.values() if node.op == "Const" and tuple(
+      d.size for d in node.attr["value"].tensor.tensor_shape.dim) == shape]
+  if len(names) != 1:
+    raise ValueError(f"Cannot identify the logits weights/biases: Consts of shape {shape}: "
+                     f"{names}.")
+  return names[0]
+
+
 def _logits(nodes):
-  """The [2048, 1008] weights and [1008] biases of the logits layer."""
-  found = {}
-  for node in nodes.values():
-    if node.op != "Const":
-      continue
-    shape = tuple(d.size for d in node.attr["value"].tensor.tensor_shape.dim)
-    if shape in ((inception_net.POOL_DIM, inception_net.NUM_LOGITS),
-                 (inception_net.NUM_LOGITS,)):
-      found.setdefault(len(shape), []).append(node.name)
-  if any(len(found.get(rank, [])) != 1 for rank in (1, 2)):
-    raise ValueError(f"Cannot identify the logits weights/biases: {found}.")
-  return _const(nodes, found[2][0]), _const(nodes, found[1][0])
+  """The [2048, 1008] weights and [1008] biases of the logits layer.
+
+  In `classify_image_graph_def.pb` the weights are the second input of
+  `softmax/logits/MatMul` (what the original IS code reads) and the biases the other input
+  of the bias add after it; otherwise, the one Const of each shape.
+  """
+  weights_shape = (inception_net.POOL_DIM, inception_net.NUM_LOGITS)
+  bias_shape = (inception_net.NUM_LOGITS,)
+  matmul = nodes.get(_MATMUL)
+  if matmul is not None and matmul.op == "MatMul" and len(matmul.input) == 2:
+    kernel = _const(nodes, matmul.input[1])
+    add = nodes.get(_MATMUL.rsplit("/", 1)[0])
+    others = [i for i in add.input if i.split(":")[0] != _MATMUL] if add is not None else []
+    if add is not None and add.op in ("Add", "AddV2", "BiasAdd") and len(others) == 1:
+      bias = _const(nodes, others[0])
+    else:
+      bias = _const(nodes, _const_of_shape(nodes, bias_shape))
+  else:
+    kernel = _const(nodes, _const_of_shape(nodes, weights_shape))
+    bias = _const(nodes, _const_of_shape(nodes, bias_shape))
+  if kernel.shape != weights_shape or bias.shape != bias_shape:
+    raise ValueError(f"Logits weights/biases have shapes {kernel.shape}/{bias.shape}, "
+                     f"expected {weights_shape}/{bias_shape}.")
+  return kernel, bias
 
 
-def weights_from_graph_def(pb_bytes):
-  """BN-folded Keras weights incl. `logits/*` (see `build_inception`)."""
+def weights_from_graph_def(pb_bytes, logits_bias=True):
+  """BN-folded Keras weights incl. `logits/*` (see `build_inception`).
+
+  Args:
+    pb_bytes: the serialized GraphDef.
+    logits_bias: keep the graph's logits biases; False zeroes them, so that the logits
+      are pool_3 times `softmax/weights` alone, as the original IS code computes them
+      (Salimans et al. 2016, arXiv 1606.03498, code `inception_score/model.py`).
+  """
   nodes = _parse(pb_bytes)
   weights = {}
   for name in nodes:
@@ -115,5 +147,6 @@ def weights_from_graph_def(pb_bytes):
     weights[f"{path}/bias"] = bias
   kernel, bias = _logits(nodes)
   weights[f"{inception_net.LOGITS_LAYER}/kernel"] = kernel.astype(np.float32)
-  weights[f"{inception_net.LOGITS_LAYER}/bias"] = bias.astype(np.float32)
+  weights[f"{inception_net.LOGITS_LAYER}/bias"] = (
+      bias.astype(np.float32) if logits_bias else np.zeros_like(bias, np.float32))
   return weights

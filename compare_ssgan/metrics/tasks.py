@@ -223,9 +223,10 @@ def make_tasks(task_names, has_logits=True):
   if dropped:
     logging.warning(
         "%s need the Inception logits, which these weights (the TorchScript port) lack; "
-        "computing %s only. Use TF's GraphDef .pb as the Inception weights "
-        "(inception.InceptionExtractor.weights_source, or compare's --inception_weights) "
-        "for them.", dropped, [t.name for t in tasks if t.name not in dropped])
+        "computing %s only. For them set inception.InceptionExtractor.weights_source "
+        "(compare's --inception_weights) to \"graphdef_2015_12_05\" (TF's 2015-12-05 graph, "
+        "fetched into the cache) or to TF's GraphDef .pb.",
+        dropped, [t.name for t in tasks if t.name not in dropped])
   return [t for t in tasks if t.name not in dropped]
 
 

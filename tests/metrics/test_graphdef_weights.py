@@ -151,3 +151,41 @@ def test_block_e_names_match_the_keras_model():
   for block in ("mixed_9", "mixed_10"):
     ours = {n.split(".", 1)[1] for n in names if n.startswith(block + ".")}
     assert ours == set(graphdef_weights._BLOCK_E_NAMES.values())
+
+
+def _logits_graph_def(rng):
+  """The 2015 graph's logits nodes (MatMul of softmax/weights, read through an Identity,
+  then BiasAdd of softmax/biases) beside decoy Consts of the same shapes."""
+  graph_def = tf.compat.v1.GraphDef()
+  pool = _node(graph_def, "pool_3/_reshape", "Placeholder", dtype=_F32)
+  raw = _const(graph_def, "softmax/weights_raw",
+               rng.randn(2048, 1008).astype(np.float32) * 0.05)
+  weights = _node(graph_def, "softmax/weights", "Identity", [raw], T=_F32)
+  _const(graph_def, "decoy/weights", rng.randn(2048, 1008).astype(np.float32))
+  _const(graph_def, "decoy/biases", rng.randn(1008).astype(np.float32))
+  matmul = _node(graph_def, "softmax/logits/MatMul", "MatMul", [pool, weights], T=_F32)
+  biases = _const(graph_def, "softmax/biases", rng.randn(1008).astype(np.float32))
+  _node(graph_def, "softmax/logits", "BiasAdd", [matmul, biases], T=_F32)
+  return graph_def
+
+
+def test_logits_are_the_matmul_weights_with_or_without_the_bias():
+  """The weights are the ones the logits MatMul reads (not a Const of the same shape), and
+  logits_bias=False gives the MatMul's output, the original IS code's logits."""
+  rng = np.random.RandomState(2)
+  graph_def = _logits_graph_def(rng)
+  pool = np.maximum(rng.randn(3, 2048), 0).astype(np.float32)
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.graph_util.import_graph_def(graph_def, name="")
+  with tf.compat.v1.Session(graph=graph) as sess:
+    unbiased, biased = sess.run(["softmax/logits/MatMul:0", "softmax/logits:0"],
+                                {"pool_3/_reshape:0": pool})
+  pb = graph_def.SerializeToString()
+  for logits_bias, want in ((True, biased), (False, unbiased)):
+    weights = graphdef_weights.weights_from_graph_def(pb, logits_bias=logits_bias)
+    got = pool @ weights["logits/kernel"] + weights["logits/bias"]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+  assert np.abs(biased - unbiased).max() > 0.1  # The bias matters.
+  np.testing.assert_array_equal(
+      graphdef_weights.weights_from_graph_def(pb, logits_bias=False)["logits/bias"], 0)

@@ -1,8 +1,11 @@
 """Weight sources, the checksummed cache, and the GraphDef (logits) path."""
 
+import hashlib
 import json
 import os
+import tarfile
 
+import gin
 import keras
 import numpy as np
 import pytest
@@ -15,6 +18,7 @@ from compare_ssgan.metrics import inception_net
 from compare_ssgan.metrics import inception_weights
 from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import torchscript_weights
+from compare_ssgan.metrics import weights_download
 
 
 @pytest.fixture
@@ -149,3 +153,45 @@ def test_graphdef_source_gives_logits_and_inception_score(cache, tmp_path):
                            metrics=("inception_score",))
   assert result["inception_score"] == pytest.approx(
       scores.inception_score(out["logits"])[0], rel=1e-5)
+
+
+def _original_is_code(logits):
+  """The original IS code after the network (one split): softmax, exp(mean KL)."""
+  z = np.asarray(logits, np.float64)
+  part = np.exp(z - z.max(1, keepdims=True))
+  part /= part.sum(1, keepdims=True)
+  kl = part * (np.log(part) - np.log(np.expand_dims(np.mean(part, 0), 0)))
+  return float(np.exp(np.mean(np.sum(kl, 1))))
+
+
+@pytest.mark.slow
+def test_the_named_graphdef_source_is_fetched_and_gives_the_original_is(
+    cache, tmp_path, monkeypatch):
+  """weights_source = "graphdef_2015_12_05" (gin): the archive is fetched from a file://
+  URL and verified, the extractor has logits without the graph's biases, and the
+  inception_score task scores them as the original IS code does."""
+  graph_def = _full_graph_def(np.random.RandomState(0))
+  pb = tmp_path / weights_download.PB_NAME
+  pb.write_bytes(graph_def.SerializeToString())
+  archive = tmp_path / "inception-2015-12-05.tgz"
+  with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+    tar.add(pb, arcname=weights_download.PB_NAME)
+  monkeypatch.setenv(weights_download.URL_ENV, "file://" + str(archive))
+  monkeypatch.setattr(weights_download, "ARCHIVE_SHA256",
+                      hashlib.sha256(archive.read_bytes()).hexdigest())
+  gin.parse_config('inception.InceptionExtractor.weights_source = "graphdef_2015_12_05"')
+  extractor = extractor_lib.InceptionExtractor(batch_size=3)
+  assert extractor.has_logits
+  assert extractor.provenance["source_name"] == inception_weights.GRAPHDEF_2015_12_05
+  assert sorted(os.listdir(cache / "inception" / "downloads")) == [weights_download.PB_NAME]
+  nodes = {node.name: node for node in graph_def.node}
+  kernel = tf.make_ndarray(nodes["softmax/weights"].attr["value"].tensor)
+  images = np.random.RandomState(1).randint(0, 256, (4, 16, 16, 3), np.uint8)
+  np.savez(tmp_path / "real.npz", images=images[:2])
+  np.savez(tmp_path / "fake.npz", images=images[2:])
+  out = extractor(images[2:] / 255.0)
+  np.testing.assert_allclose(out["logits"], out["pool_3"] @ kernel, rtol=1e-4, atol=1e-4)
+  result = compare.compare(str(tmp_path / "real.npz"), str(tmp_path / "fake.npz"),
+                           extractor, metrics=("inception_score",))
+  assert result["inception_score"] == pytest.approx(_original_is_code(out["logits"]),
+                                                    rel=1e-6)
