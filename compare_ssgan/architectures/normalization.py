@@ -34,13 +34,18 @@ class StandardizeBatch(keras.layers.Layer):
     use_cross_replica_mean: None (auto) or True: synchronized
       ("cross-replica") moments whenever running in a replica context with
       more than one replica; False: each replica uses its own batch.
+    unbiased_moving_variance: The moving variance follows the unbiased batch
+      variance (times n / (n - 1), n values per channel), as PyTorch's
+      BatchNorm does; the batch is always normalised by the biased one.
   """
 
-  def __init__(self, decay, epsilon, use_cross_replica_mean, **kwargs):
+  def __init__(self, decay, epsilon, use_cross_replica_mean,
+               unbiased_moving_variance=False, **kwargs):
     super().__init__(**kwargs)
     self.decay = decay
     self.epsilon = epsilon
     self.use_cross_replica_mean = use_cross_replica_mean
+    self.unbiased_moving_variance = unbiased_moving_variance
     self.accumulated = None  # Batches averaged so far while accumulating (see below).
 
   def build(self, input_shape):
@@ -56,19 +61,39 @@ class StandardizeBatch(keras.layers.Layer):
         name="moving_variance", shape=(c,), initializer="ones",
         trainable=False, autocast=False, aggregation="mean")
 
+  def _synchronized(self):
+    """The replica context if the moments are taken across replicas, else None."""
+    ctx = tf.distribute.get_replica_context()  # None in cross-replica ctx.
+    replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+    if replicas > 1 and self.use_cross_replica_mean is not False:
+      return ctx
+    return None
+
   def _batch_moments(self, x):
     axes = list(range(len(x.shape) - 1))
     mean = tf.reduce_mean(x, axis=axes)
     mean_sq = tf.reduce_mean(tf.square(x), axis=axes)
-    ctx = tf.distribute.get_replica_context()  # None in cross-replica ctx.
-    replicas = ctx.num_replicas_in_sync if ctx is not None else 1
-    if replicas > 1 and self.use_cross_replica_mean is not False:
+    ctx = self._synchronized()
+    if ctx is not None:
       # The "parallel" formula: global E[x] and E[x^2] as the mean over
       # replicas (equal per-replica batches), var = E[x^2] - E[x]^2.
       mean, mean_sq = ctx.all_reduce(tf.distribute.ReduceOp.MEAN,
                                      [mean, mean_sq])
     # The one-pass formula can go slightly negative through rounding.
     return mean, tf.maximum(mean_sq - tf.square(mean), 0.0)
+
+  def _moving_variance_target(self, x, variance):
+    """The batch variance the moving average follows (unbiased if so configured)."""
+    if not self.unbiased_moving_variance:
+      return variance
+    n = x.shape[:-1].num_elements()
+    ctx = self._synchronized()
+    if ctx is not None:
+      n *= ctx.num_replicas_in_sync
+    if n is None or n < 2:
+      raise ValueError("standardize_batch.unbiased_moving_variance needs a static batch of "
+                       f"at least 2 values per channel; got input shape {x.shape}.")
+    return variance * (n / (n - 1.0))
 
   def call(self, x, training=False):
     x = tf.cast(x, tf.float32)
@@ -77,7 +102,8 @@ class StandardizeBatch(keras.layers.Layer):
       d = self.decay
       self.moving_mean.assign(d * self.moving_mean + (1.0 - d) * mean)
       self.moving_variance.assign(
-          d * self.moving_variance + (1.0 - d) * variance)
+          d * self.moving_variance +
+          (1.0 - d) * self._moving_variance_target(x, variance))
     elif self.accumulated is not None:  # standing_statistics: eager calls only.
       mean, variance = self._batch_moments(x)
       t = float(self.accumulated)
@@ -116,13 +142,17 @@ def standing_statistics(network, inputs):
 
 
 @gin.configurable("standardize_batch",
-                  allowlist=["decay", "epsilon", "use_cross_replica_mean"])
+                  allowlist=["decay", "epsilon", "use_cross_replica_mean",
+                             "unbiased_moving_variance"])
 def make_standardize_batch(decay=0.9, epsilon=1e-5,
-                           use_cross_replica_mean=None, name="standardize"):
+                           use_cross_replica_mean=None,
+                           unbiased_moving_variance=False, name="standardize"):
   """The BN core with the gin-configured settings (see StandardizeBatch)."""
   validate.number("standardize_batch.decay", decay, minimum=0, maximum=1, max_inclusive=False)
   validate.number("standardize_batch.epsilon", epsilon, minimum=0, min_inclusive=False)
-  return StandardizeBatch(decay, epsilon, use_cross_replica_mean, name=name)
+  validate.boolean("standardize_batch.unbiased_moving_variance", unbiased_moving_variance)
+  return StandardizeBatch(decay, epsilon, use_cross_replica_mean,
+                          unbiased_moving_variance, name=name)
 
 
 def _per_example(t, rank):

@@ -47,10 +47,13 @@ class ResNetBlock(ops.BuildsOnFirstCall, keras.layers.Layer):
     shortcut: One of `configured_shortcut`'s kinds, or "none" (no skip
       connection: BigGAN's D blocks with in == out); None: the gin-configured
       kind.
+    shortcut_after_relu: The shortcut takes relu(x) instead of x: what
+      torch-mimicry's DBlock computes, because its first ReLU works in place
+      on the block input, which its shortcut then reads.
   """
 
   def __init__(self, in_channels, out_channels, scale, norm_fn, use_sn=False,
-               shortcut=None, **kwargs):
+               shortcut=None, shortcut_after_relu=False, **kwargs):
     super().__init__(**kwargs)
     if scale not in ("up", "down", "none"):
       raise ValueError(f"scale must be 'up', 'down' or 'none', got {scale!r}.")
@@ -76,6 +79,7 @@ class ResNetBlock(ops.BuildsOnFirstCall, keras.layers.Layer):
                                 name=prefix + "_conv_shortcut")
                      if kernel_size else None)
     self.has_skip = shortcut != "none"
+    self.shortcut_after_relu = shortcut_after_relu
     self.upsample = ops.make_upsample() if scale == "up" else None
 
   def _resample(self, x, before_conv):
@@ -95,6 +99,8 @@ class ResNetBlock(ops.BuildsOnFirstCall, keras.layers.Layer):
     h = self._resample(self.conv2(h), before_conv=False)
     if not self.has_skip:
       return h
+    if self.shortcut_after_relu:
+      x = tf.nn.relu(x)
     if self.shortcut is not None:
       x = self._resample(self.shortcut(self._resample(x, before_conv=True)),
                          before_conv=False)

@@ -79,7 +79,8 @@ class OptimizedBlock(ops.BuildsOnFirstCall, keras.layers.Layer):
     return h + self.shortcut(ops.downsample(x))
 
 
-@gin.configurable("sngan_cifar.Discriminator", allowlist=["ch", "project_y"])
+@gin.configurable("sngan_cifar.Discriminator",
+                  allowlist=["ch", "project_y", "shortcut_after_relu"])
 class Discriminator(resnet_blocks.ResNetDiscriminator):
   """Optimized down block, down block, 2 plain blocks -> ReLU -> sum pool -> fc.
 
@@ -87,12 +88,18 @@ class Discriminator(resnet_blocks.ResNetDiscriminator):
     ch: Channels of every block (mimicry's ndf, 128); also h's size.
     project_y: Projection term when conditional (mimicry's SNGAN-32 is
       unconditional).
+    shortcut_after_relu: Blocks 2-4 add relu(x), not x (or the 1x1 conv of
+      relu(x)), to their residual: torch-mimicry's DBlock applies its first
+      ReLU in place to the block input, which its shortcut then reads. SN-GAN's
+      own code adds x (the default).
     **kwargs: image_shape, num_classes and `D` options.
   """
 
   def __init__(self, image_shape, num_classes=0, ch=128, project_y=False,
-               **kwargs):
+               shortcut_after_relu=False, **kwargs):
     validate.integer("sngan_cifar.Discriminator.ch", ch, minimum=1)
+    validate.boolean("sngan_cifar.Discriminator.shortcut_after_relu",
+                     shortcut_after_relu)
     super().__init__(image_shape, num_classes, project_y=project_y,
                      sum_pool=True, **kwargs)
     base.check_size(self.image_shape, 32, "sngan_cifar")
@@ -100,6 +107,7 @@ class Discriminator(resnet_blocks.ResNetDiscriminator):
     self.blocks = [OptimizedBlock(ch, self.norm, sn, name="B1")] + [
         resnet_blocks.ResNetBlock(ch, ch, "down" if i == 2 else "none",
                                   self.norm, use_sn=sn, shortcut=_SHORTCUT,
+                                  shortcut_after_relu=shortcut_after_relu,
                                   name=f"B{i}")
         for i in (2, 3, 4)]
     ops.checkpoint_as_attributes(self, self.blocks)

@@ -6,6 +6,7 @@ from compare_ssgan.gans import ema
 from compare_ssgan.gans import gan
 from compare_ssgan.gans import latents
 from compare_ssgan.gans import losses
+from compare_ssgan.gans import optimizers
 from compare_ssgan.gans import penalties
 from compare_ssgan.gans import simclr_augmentations
 from compare_ssgan.gans import simgan

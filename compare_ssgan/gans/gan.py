@@ -44,7 +44,12 @@ class GAN(tf.Module):
     auxiliary_terms: `AuxiliaryTerm`s added to D's and G's losses (SS-GAN, CR, ...).
     disc_iters: D steps per G step, each on a fresh real batch and fresh z.
     g_lr / d_lr: Adam learning rates (d_lr None means g_lr, as compare_gan).
-    g_optimizer_fn / d_optimizer_fn: optimizer classes (beta_1/beta_2 bound via gin).
+    lr_schedule: None (constant rates, compare_gan) or `schedule(initial_learning_rate,
+      updates_per_step)` -> a Keras LearningRateSchedule of the optimizer's update count,
+      e.g. `@linear_decay` (torch-mimicry's); D's optimizer makes disc_iters updates per
+      G step.
+    g_optimizer_fn / d_optimizer_fn: optimizer classes (beta_1/beta_2 bound via gin):
+      Keras' Adam, or `@TorchAdam` (PyTorch's epsilon placement, optimizers.py).
     g_use_ema: keep an EMA generator (decay, start step: `ema.*`).
     fit_label_distribution: conditional fakes use the real batch's labels, not uniform ones.
     g_orthogonal_weight / d_orthogonal_weight: BigGAN orthogonal regularization.
@@ -53,7 +58,7 @@ class GAN(tf.Module):
   def __init__(self, image_shape, num_classes, architecture="resnet_cifar",
                conditional=False, z_dim=128, loss_fn=losses.hinge, adversarial_weight=1.0,
                penalty_fn=penalties.no_penalty, penalty_weight=1.0, auxiliary_terms=(),
-               disc_iters=1, g_lr=2e-4, d_lr=None, g_optimizer_fn=ADAM,
+               disc_iters=1, g_lr=2e-4, d_lr=None, lr_schedule=None, g_optimizer_fn=ADAM,
                d_optimizer_fn=None, g_use_ema=False, fit_label_distribution=False,
                g_orthogonal_weight=0.0, d_orthogonal_weight=0.0):
     super().__init__(name="gan")
@@ -108,9 +113,12 @@ class GAN(tf.Module):
         avg.assign(var)
       self.ema = ema_lib.GeneratorEMA(self.generator, ema_generator)
 
+    d_lr = g_lr if d_lr is None else d_lr
+    if lr_schedule is not None:
+      g_lr = lr_schedule(g_lr, updates_per_step=1)
+      d_lr = lr_schedule(d_lr, updates_per_step=disc_iters)
     self.g_optimizer = g_optimizer_fn(learning_rate=g_lr, name="g_opt")
-    self.d_optimizer = (d_optimizer_fn or g_optimizer_fn)(
-        learning_rate=g_lr if d_lr is None else d_lr, name="d_opt")
+    self.d_optimizer = (d_optimizer_fn or g_optimizer_fn)(learning_rate=d_lr, name="d_opt")
     self.metric_names = CORE_METRICS + tuple(
         name for term in self.terms for name in term.metric_names)
 

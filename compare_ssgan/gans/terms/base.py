@@ -11,9 +11,11 @@ the optimizer named in `optimizer` ("discriminator" or "generator").
 """
 import collections
 
+import gin
 import keras
 import tensorflow as tf
 
+from compare_ssgan import validate
 from compare_ssgan.gans import randomness
 
 STEPS = ("discriminator", "generator")
@@ -85,15 +87,24 @@ class StepContext:
     return images, labels
 
 
+DISCRIMINATOR_CALLS = ("one", "per_group")
+
+
+@gin.configurable("DiscriminatorBatch", allowlist=["calls"])
 class DiscriminatorBatch:
   """Collects named (images, labels) groups and runs D on all of them in one call.
 
   One call keeps compare_gan's semantics: one SN power iteration and, if D has BN,
-  statistics over everything D sees in the step.
+  statistics over everything D sees in the step. `calls = "per_group"` runs D once per
+  group instead, in the order the groups were added (real, fake, then the terms'), as
+  torch-mimicry does: each call runs its own power iteration (so u advances once per
+  group) and, with BN in D, normalises its group by its own statistics.
   """
 
-  def __init__(self, conditional):
+  def __init__(self, conditional, calls="one"):
+    validate.choice("DiscriminatorBatch.calls", calls, DISCRIMINATOR_CALLS)
     self._conditional = conditional
+    self._calls = calls
     self._groups = collections.OrderedDict()
 
   @property
@@ -108,6 +119,13 @@ class DiscriminatorBatch:
     self._groups[name] = (images, labels)
 
   def run(self, discriminator):
+    if self._calls == "per_group":
+      outputs = {}
+      for name, (images, labels) in self._groups.items():
+        logits, features = discriminator(images, labels if self._conditional else None,
+                                         training=True)
+        outputs[name] = DiscriminatorOutput(logits, features)
+      return outputs
     images = tf.concat([g[0] for g in self._groups.values()], axis=0)
     labels = None
     if self._conditional:

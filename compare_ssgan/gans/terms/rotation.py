@@ -17,6 +17,13 @@ by the rotation.
 Unlike compare_gan, the rotated fakes of a conditional GAN carry their *sampled* labels
 (compare_gan tiles the real labels there), and the D step does not pass rotated fakes
 through D: they enter no D loss and would only matter to a batch-normalised D.
+
+`batching="one_way_per_image"` is torch-mimicry's SSGAN batching instead: every image of the
+batch is rotated once, row i of the N-image global batch by floor(4 i / N) quarter turns (the
+first quarter of the batch upright, the next by 90 degrees, ...: mimicry's `_rotate_batch`,
+the same rows every step), and the CE is the mean over those N rotated images alone (the
+upright originals are not reused). Pair it with `DiscriminatorBatch.calls = "per_group"` for
+mimicry's separate D call on the rotated batch.
 """
 import gin
 import tensorflow as tf
@@ -58,6 +65,22 @@ def rotation_targets(n):
 
 
 SOURCES = ("per_replica", "global_batch")
+BATCHINGS = ("four_ways", "one_way_per_image")
+
+
+def one_way_rotations(local_batch_size):
+  """[local_batch_size] int32 rotation classes of this replica's rows for
+  `one_way_per_image`: floor(4 * global_row / global_batch_size)."""
+  replicas = randomness.num_replicas_in_sync()
+  rows = randomness.replica_id() * local_batch_size + tf.range(local_batch_size)
+  return (NUM_ROTATIONS * rows) // (replicas * local_batch_size)
+
+
+def rotate_each(images, rotations):
+  """Row i of `images` rotated by rotations[i] quarter turns (an exact selection)."""
+  every_way = tf.stack([rot90(images, k) for k in range(NUM_ROTATIONS)], axis=0)
+  rows = tf.range(tf.shape(images)[0], dtype=tf.int32)
+  return tf.gather_nd(every_way, tf.stack([tf.cast(rotations, tf.int32), rows], axis=1))
 
 
 class RotationTerm(base.AuxiliaryTerm):
@@ -66,8 +89,11 @@ class RotationTerm(base.AuxiliaryTerm):
   optimizer = "discriminator"
   metric_names = ("rotation_real_loss", "rotation_fake_loss", "rotation_accuracy")
 
-  def __init__(self, rotated_batch_size, weight_d, weight_g, sources="per_replica"):
+  def __init__(self, rotated_batch_size, weight_d, weight_g, sources="per_replica",
+               batching="four_ways"):
     super().__init__(name="rotation")
+    validate.choice("rotation.batching", batching, BATCHINGS)
+    self.batching = batching
     validate.integer("rotation.rotated_batch_size", rotated_batch_size, minimum=1)
     if rotated_batch_size % NUM_ROTATIONS:
       raise ValueError(f"rotation.rotated_batch_size must be a positive multiple of 4; "
@@ -124,13 +150,35 @@ class RotationTerm(base.AuxiliaryTerm):
     return x.shape[0]
 
   def _add(self, batch, group, images, labels):
+    if self.batching == "one_way_per_image":
+      batch.add(group, rotate_each(images, one_way_rotations(tf.shape(images)[0])), labels)
+      return
     n = self.num_sources(self._batch_size(images))
     rotated, rotated_labels = rotate_last(images, labels, n)
     batch.add(group, rotated, rotated_labels)
 
+  def _one_way_loss(self, outputs, group):
+    """mimicry's: CE and accuracy over the batch rotated one way per image (its mean over
+    this replica's rows, whose mean over the replicas is the global mean).
+
+    mimicry's D computes its rotation logits in every call, so with spectral norm the head's
+    u advances once per D call: the head runs on every group's features, in D's call order,
+    and only the rotated group's logits enter the loss."""
+    for name, output in outputs.items():
+      head_logits = self.head(output.features)
+      if name == "rot_" + group:
+        features, logits = output.features, tf.cast(head_logits, tf.float32)
+    targets = one_way_rotations(tf.shape(features)[0])
+    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
+    correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), targets),
+                      tf.float32)
+    return tf.reduce_mean(losses), tf.reduce_mean(correct)
+
   def _loss(self, outputs, group):
     """CE and accuracy over the n originals (last of `group`) and their rotations: their
     mean, or with `sources="global_batch"` this replica's share of the global mean."""
+    if self.batching == "one_way_per_image":
+      return self._one_way_loss(outputs, group)
     local_batch_size = self._batch_size(outputs[group].features)
     n = self.num_sources(local_batch_size)
     features = tf.concat([outputs[group].features[-n:], outputs["rot_" + group].features],
@@ -163,7 +211,7 @@ class RotationTerm(base.AuxiliaryTerm):
 
 @gin.configurable("rotation")
 def rotation(rotated_batch_size=gin.REQUIRED, weight_d=1.0, weight_g=0.2,
-             sources="per_replica"):
+             sources="per_replica", batching="four_ways"):
   """The SS-GAN term (`GAN.auxiliary_terms = [@rotation()]`).
 
   Args:
@@ -175,5 +223,8 @@ def rotation(rotated_batch_size=gin.REQUIRED, weight_d=1.0, weight_g=0.2,
     sources: which images are rotated: "per_replica" (compare_gan: the last of each
       replica's batch, so the loss depends on the replica count) or "global_batch" (the
       last of the global batch, the same loss for any replica count; this project's option).
+    batching: "four_ways" (compare_gan's: n images and their 3 rotations) or
+      "one_way_per_image" (torch-mimicry's SSGAN: every image rotated once, by its row's
+      quarter of the global batch; rotated_batch_size and sources then play no part).
   """
-  return RotationTerm(rotated_batch_size, weight_d, weight_g, sources)
+  return RotationTerm(rotated_batch_size, weight_d, weight_g, sources, batching)
