@@ -77,7 +77,7 @@ def _two_parts(name, data_dir, train_names, test_names, expected,
 
 
 def _array_dataset(name, train, evaluation, eval_split, num_classes=None,
-                   resolution=None):
+                   resolution=None, train_split="train"):
   """A Dataset over in-memory (uint8 NHWC images, int32 labels or None)."""
   def examples(images, labels):
     if labels is None:
@@ -97,7 +97,7 @@ def _array_dataset(name, train, evaluation, eval_split, num_classes=None,
   side = resolution or max(images.shape[1:3])
   return pipeline.Dataset(
       name=name, image_shape=(side, side, channels),
-      num_classes=num_classes, eval_split=eval_split,
+      num_classes=num_classes, eval_split=eval_split, train_split=train_split,
       eval_num_examples=len(evaluation[0]),
       train_examples=examples(*train), eval_examples=examples(*evaluation),
       decode=tf.identity)
@@ -125,7 +125,8 @@ def idx_dataset(data_dir, name="idx", resolution=None, num_classes=None):
                            _idx_names("t10k"), expected)
   return _array_dataset(name, _read_idx_part(train), _read_idx_part(test),
                         eval_split=os.path.basename(test),
-                        num_classes=num_classes, resolution=resolution)
+                        num_classes=num_classes, resolution=resolution,
+                        train_split=os.path.basename(train))
 
 
 def fashion_mnist_local(data_dir=None):
@@ -145,7 +146,7 @@ def fashion_mnist_embedded(data_dir=None):
   return _array_dataset(
       "fashion_mnist_embedded", (images[:n], labels[:n]),
       (images[n:], labels[n:]), eval_split=f"t10k[{n}:]", num_classes=10,
-      resolution=32)
+      resolution=32, train_split=f"t10k[:{n}]")
 
 
 def _read_npz(path):
@@ -177,7 +178,8 @@ def npz_dataset(data_dir):
                            "an .npz file or a directory with train.npz "
                            "(+ test.npz)")
   return _array_dataset("npz", _read_npz(train), _read_npz(test),
-                        eval_split=os.path.basename(test))
+                        eval_split=os.path.basename(test),
+                        train_split=os.path.basename(train))
 
 
 def _list_images(root):

@@ -102,6 +102,12 @@ def _window_shuffled(examples, num_examples, seed, start):
           .enumerate(start))
 
 
+def _fixed_order(examples):
+  if isinstance(examples, InMemory):
+    return f"perm{EVAL_PERMUTATION_SEED}"
+  return "stored"
+
+
 @dataclasses.dataclass(frozen=True)
 class Dataset:
   """A dataset: its declared shape/labels and its train and eval pipelines.
@@ -111,6 +117,7 @@ class Dataset:
     image_shape: (H, W, C) of the images the pipelines yield.
     num_classes: number of classes; 0 if unlabelled (labels are then zeros).
     eval_split: which examples form the eval split (documentation string).
+    train_split: the same for the train split.
     eval_num_examples: default number of eval reals (the paper's FID count).
     train_examples / eval_examples: the examples (int32 labels), either
       `InMemory` or a callable returning a tf.data.Dataset of (raw, label) in
@@ -131,13 +138,17 @@ class Dataset:
   train_transform: Callable = transforms.identity_transform
   eval_transform: Callable = transforms.identity_transform
   resize_method: str = "pad"
+  train_split: str = "train"
 
   @property
   def eval_order(self):
     """Which eval examples come first (a real-statistics cache key part)."""
-    if isinstance(self.eval_examples, InMemory):
-      return f"perm{EVAL_PERMUTATION_SEED}"
-    return "stored"
+    return _fixed_order(self.eval_examples)
+
+  @property
+  def train_order(self):
+    """Which train examples `train_reals` puts first (as `eval_order`)."""
+    return _fixed_order(self.train_examples)
 
   def _prepare(self, raw, transform, seed):
     resolution, _, channels = self.image_shape

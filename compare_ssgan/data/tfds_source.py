@@ -115,6 +115,7 @@ def make(spec, data_dir):
       image_shape=(spec.resolution, spec.resolution, spec.channels),
       num_classes=spec.num_classes,
       eval_split=f"{spec.tfds_name}:{spec.eval_split}",
+      train_split=f"{spec.tfds_name}:{spec.train_split}",
       eval_num_examples=spec.eval_num_examples,
       train_examples=functools.partial(_load, spec, spec.train_split,
                                        data_dir),

@@ -10,6 +10,7 @@ that need D (the representation probe) are scored once per checkpoint.
 
 import dataclasses
 import math
+import re
 import time
 from typing import Optional, Tuple
 
@@ -22,6 +23,10 @@ from compare_ssgan import validate
 from compare_ssgan.evaluation import results
 from compare_ssgan.metrics import statistics
 from compare_ssgan.metrics import tasks as tasks_lib
+
+
+PROTOCOL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+REAL_SPLITS = ("eval", "train")
 
 
 @gin.configurable("evaluation")
@@ -55,6 +60,13 @@ class EvalOptions:
       checkpoint (None: wait until TRAIN_DONE).
     real_stats_dir: where real statistics are cached (default: next to the
       data, else the user cache).
+    protocol: the protocol's name, recorded in every result row and part of what
+      identifies a checkpoint's set of rows (the files in evaluation/protocols/ set
+      it, e.g. "mimicry_cifar10"; "custom" otherwise).
+    real_split: where the real statistics' N images come from: "eval" (the
+      dataset's eval split: CIFAR-10 test, as compare_gan and the SS-GAN paper) or
+      "train" (its train split: torch-mimicry's and clean-fid's CIFAR-10
+      protocol, all 50k train images).
     standing_statistics_batches: before sampling, replace G's BN moving averages by
       "standing statistics" over this many batches of `sample_batch_size` latents
       (compare_gan's accumulators, BigGAN's evaluation; 0: G's own moving averages).
@@ -74,6 +86,8 @@ class EvalOptions:
   timeout_secs: Optional[float] = None
   real_stats_dir: Optional[str] = None
   standing_statistics_batches: int = 0
+  protocol: str = results.DEFAULT_PROTOCOL
+  real_split: str = "eval"
 
   def __post_init__(self):
     unknown = sorted(set(self.metrics) - set(tasks_lib.names()))
@@ -93,6 +107,10 @@ class EvalOptions:
                      minimum=1)
     validate.integer("evaluation.standing_statistics_batches",
                      self.standing_statistics_batches, minimum=0)
+    if not (isinstance(self.protocol, str) and PROTOCOL_NAME.fullmatch(self.protocol)):
+      raise ValueError(f"evaluation.protocol must be a name of letters, digits, '_', '-' "
+                       f"or '.' (it is written in every result row); got {self.protocol!r}.")
+    validate.choice("evaluation.real_split", self.real_split, REAL_SPLITS)
     validate.boolean("evaluation.quantize_fakes", self.quantize_fakes)
     validate.boolean("evaluation.clip_fakes", self.clip_fakes)
     validate.choice("evaluation.results_format", self.results_format,
@@ -152,13 +170,13 @@ def evaluate_generator(step, checkpoint, sampler, extractor, real, tasks,
     for name, value in values.items():
       per_value.setdefault(name, []).append(value)
       rows.append(_row(step, name, value, options, use_ema, seed, repeat,
-                       elapsed, checkpoint))
+                       elapsed, checkpoint, resize_of(extractor)))
   if options.repeats > 1:
     for name in (n for task in tasks for n in task.averaged_names()):
       for suffix, fn in (("mean", np.mean), ("std", np.std)):
         rows.append(_row(step, f"{name}_{suffix}", fn(per_value[name]),
                          options, use_ema, options.seed, None, None,
-                         checkpoint))
+                         checkpoint, resize_of(extractor)))
   return rows
 
 
@@ -170,12 +188,12 @@ def fake_tasks_due(step, options, final_step):
 
 
 def evaluate_discriminator(step, checkpoint, discriminator, dataset, tasks, options,
-                           use_ema):
+                           use_ema, resize):
   """The rows of the tasks that need D (the probe: one per D block), in the set of rows
   of the fake-scoring tasks.
 
-  They carry that set's key (n = evaluation.num_samples, the first seed), not the tasks'
-  own counts (e.g. `probe.num_train` / `num_test`), so that one checkpoint's evaluation
+  They carry that set's key (n = evaluation.num_samples, the first seed, the protocol
+  and the extractor's `resize`), not the tasks' own counts (e.g. `probe.num_train` / `num_test`), so that one checkpoint's evaluation
   stays one set of rows.
   """
   inputs = tasks_lib.EvalInputs(discriminator=discriminator, dataset=dataset)
@@ -185,13 +203,19 @@ def evaluate_discriminator(step, checkpoint, discriminator, dataset, tasks, opti
     values = task.compute(inputs)
     elapsed = time.time() - start
     rows += [_row(step, name, value, options, use_ema, options.seed, None, elapsed,
-                  checkpoint) for name, value in values.items()]
+                  checkpoint, resize) for name, value in values.items()]
   return rows
 
 
+def resize_of(extractor):
+  """The extractor's Inception resize protocol (compare_gan's unless it says otherwise)."""
+  return getattr(extractor, "resize", results.DEFAULT_RESIZE)
+
+
 def _row(step, metric, value, options, use_ema, seed, repeat, elapsed,
-         checkpoint):
+         checkpoint, resize):
   return {"step": step, "metric": metric, "value": float(value),
           "n": options.num_samples, "seed": seed, "repeat": repeat,
           "use_ema": use_ema, "wall_time": time.time(),
-          "eval_secs": elapsed, "checkpoint": checkpoint}
+          "eval_secs": elapsed, "checkpoint": checkpoint,
+          "protocol": options.protocol, "resize": resize}

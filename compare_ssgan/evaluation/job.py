@@ -81,14 +81,15 @@ class _Job:
       self._real = real_stats.real_statistics(
           self.dataset(), self.extractor, self.options.num_samples,
           batch_size=self.options.sample_batch_size,
-          stats_dir=self.options.real_stats_dir,
+          stats_dir=self.options.real_stats_dir, split=self.options.real_split,
           keep_features=tasks_lib.INCEPTION_FEATURES in tasks_lib.needs(self.fake_tasks))
     return self._real
 
   def key(self, step):
     """The RowSetKey of this job's rows for a step."""
     return results.RowSetKey(step, self.use_ema, self.options.num_samples,
-                             self.options.seed)
+                             self.options.seed, self.options.protocol,
+                             evaluator.resize_of(self.extractor))
 
   def done_steps(self):
     """Steps scored under this protocol or recorded as failed."""
@@ -136,7 +137,7 @@ class _Job:
     if discriminator is not None:
       rows += evaluator.evaluate_discriminator(
           step, prefix, discriminator, self.dataset(), self.discriminator_tasks,
-          self.options, self.use_ema)
+          self.options, self.use_ema, evaluator.resize_of(self.extractor))
     return rows
 
   def record(self, rows, replace=False):

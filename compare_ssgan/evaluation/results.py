@@ -4,12 +4,16 @@ Each write rewrites the whole file atomically (`run_dir.write_atomically`, on
 local or remote paths), so a crash never leaves half a checkpoint's rows.
 
 One evaluation of one checkpoint is one set of rows, identified by its
-`RowSetKey`: (step, use_ema, n, first seed); the first seed is `seed - repeat`
-(repeat r uses seed + r; the mean/std rows carry the first seed). A key has at
-most one set in the file, whichever mode wrote it: adding it again is an error
-unless it replaces the old set. The other protocol knobs (metrics, repeats,
-quantize/clip, IS splits, KID block size) are not in the rows, so changing them
-for a scored checkpoint means replacing its set (`--rescore`).
+`RowSetKey`: (step, use_ema, n, first seed, protocol, resize); the first seed is
+`seed - repeat` (repeat r uses seed + r; the mean/std rows carry the first seed),
+`protocol` the name of the evaluation protocol (`evaluation.protocol`, set by the
+files in evaluation/protocols/) and `resize` the Inception resize protocol of the
+extractor. A key has at most one set in the file, whichever mode wrote it: adding
+it again is an error unless it replaces the old set. The other protocol knobs
+(metrics, repeats, quantize/clip, IS splits, KID block size) are not in the rows,
+so changing them for a scored checkpoint means replacing its set (`--rescore`).
+Files written before `protocol` and `resize` were columns read as the default
+protocol under compare_gan's resize (the only resize there was).
 
 Checkpoints that cannot be restored go to a separate `FailureLog`, never into
 the results as metric values (a NaN "fid" row would pollute every mean).
@@ -29,7 +33,12 @@ import tensorflow as tf
 from compare_ssgan import run_dir
 
 FIELDS = ("step", "metric", "value", "n", "seed", "repeat", "use_ema",
-          "wall_time", "eval_secs", "checkpoint")
+          "wall_time", "eval_secs", "checkpoint", "protocol", "resize")
+DEFAULT_PROTOCOL = "custom"  # evaluation.protocol when no protocol file names one.
+DEFAULT_RESIZE = "compare_gan"
+# Columns added since the first format, with the value rows without them had.
+_ADDED_FIELDS = {"protocol": DEFAULT_PROTOCOL, "resize": DEFAULT_RESIZE}
+_FIRST_FIELDS = tuple(f for f in FIELDS if f not in _ADDED_FIELDS)
 FORMATS = ("csv", "jsonl")
 _INT_FIELDS = ("step", "n", "seed", "repeat")
 _FLOAT_FIELDS = ("value", "wall_time", "eval_secs")
@@ -40,11 +49,14 @@ class DamagedFileError(ValueError):
 
 
 # Fields every row must have a value in (repeat, eval_secs and checkpoint may be empty).
-_REQUIRED_FIELDS = ("step", "metric", "value", "n", "seed", "use_ema", "wall_time")
+_REQUIRED_FIELDS = ("step", "metric", "value", "n", "seed", "use_ema", "wall_time",
+                    "protocol", "resize")
 
 
 def _typed(row, path, line):
   """Row with CSV strings turned back into ints / floats / bools / None."""
+  if isinstance(row, dict) and set(row) == set(_FIRST_FIELDS):
+    row = dict(row, **_ADDED_FIELDS)
   if not isinstance(row, dict) or set(row) != set(FIELDS):
     raise DamagedFileError(
         f"{path}, line {line}: expected a row with the fields {list(FIELDS)}, got "
@@ -75,11 +87,13 @@ class RowSetKey(NamedTuple):
   use_ema: bool
   n: int
   seed: int  # Of the first repeat.
+  protocol: str = DEFAULT_PROTOCOL
+  resize: str = DEFAULT_RESIZE
 
 
 def row_set_key(row):
   return RowSetKey(row["step"], row["use_ema"], row["n"],
-                   row["seed"] - (row["repeat"] or 0))
+                   row["seed"] - (row["repeat"] or 0), row["protocol"], row["resize"])
 
 
 _FAILURE_FIELDS = {"step", "use_ema", "checkpoint", "reason"}
@@ -119,9 +133,9 @@ class ResultsFile:
     text = _read_text(self.path)
     if self.format == "csv":
       reader = csv.DictReader(io.StringIO(text))
-      if text.strip() and tuple(reader.fieldnames or ()) != FIELDS:
+      if text.strip() and tuple(reader.fieldnames or ()) not in (FIELDS, _FIRST_FIELDS):
         raise DamagedFileError(f"{self.path} is damaged or not a results file: its header is "
-                         f"{reader.fieldnames}, expected {list(FIELDS)}.")
+                               f"{reader.fieldnames}, expected {list(FIELDS)}.")
       # A short row (a truncated last line) leaves trailing fields None.
       return [_typed(row, self.path, reader.line_num) for row in reader]
     return [_typed(row, self.path, line) for line, row in _json_lines(self.path, text)]
@@ -235,21 +249,21 @@ def higher_is_better(metric):
 
 
 def metric_series(model_dir):
-  """({metric: {step: value}}, {"n", "use_ema"}) of a run's rows of the protocol with the
-  most samples (EMA over raw at equal n); ({}, None) if it has none."""
+  """({metric: {step: value}}, {"n", "use_ema", "protocol", "resize"}) of a run's rows of
+  the protocol with the most samples (EMA over raw at equal n); ({}, None) if it has none."""
   rows = []
   for fmt in FORMATS:
     rows += ResultsFile(run_dir.results_path(model_dir, fmt), fmt).read()
   if not rows:
     return {}, None
-  n, use_ema = max((r["n"], r["use_ema"]) for r in rows)
+  chosen = max((r["n"], r["use_ema"], r["protocol"], r["resize"]) for r in rows)
   # Per-repeat rows of a repeated protocol are left out: its mean rows stand for them.
   repeated_steps = {r["step"] for r in rows if r["repeat"]}
   series = {}
   for row in rows:
     repeated = row["repeat"] is not None and row["step"] in repeated_steps
-    if (row["n"], row["use_ema"]) == (n, use_ema) and not repeated:
+    if (row["n"], row["use_ema"], row["protocol"], row["resize"]) == chosen and not repeated:
       value = row["value"]
       series.setdefault(row["metric"], {})[row["step"]] = (
           math.nan if value is None else value)
-  return series, {"n": n, "use_ema": use_ema}
+  return series, dict(zip(("n", "use_ema", "protocol", "resize"), chosen))

@@ -1,7 +1,7 @@
 """Real-data Inception statistics, computed once and cached with provenance.
 
-The cache key is (dataset name, eval split, which eval examples come first,
-N, image size, Inception weights);
+The cache key is (dataset name, split, which of its examples come first, N, image
+size, Inception weights and resize);
 files go next to the data (`<dataset.data_dir>/compare_ssgan_stats`) when the
 dataset says where it lives, else to `<cache>/real_stats`. Paths may be any
 tf.io.gfile location. The moments are a .npz; the features KID needs, when asked
@@ -98,29 +98,47 @@ def _read(path, need_features):
         features=features)
 
 
+SPLITS = ("eval", "train")
+
+
+def _reals(dataset, split, num_samples, batch_size):
+  """(batches, split name, order) of `split`'s first `num_samples` reals."""
+  if split == "eval":
+    return (dataset.eval_dataset(num_samples, batch_size),
+            getattr(dataset, "eval_split", "eval"), getattr(dataset, "eval_order", "first"))
+  if split == "train":
+    return (dataset.train_reals(num_samples, batch_size),
+            getattr(dataset, "train_split", "train"), getattr(dataset, "train_order", "first"))
+  raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
+
+
 def real_statistics(dataset, extractor, num_samples, batch_size=64,
-                    stats_dir=None, keep_features=False):
-  """Statistics of the first `num_samples` eval images of `dataset`.
+                    stats_dir=None, keep_features=False, split="eval"):
+  """Statistics of the first `num_samples` images of `dataset`'s eval or train split.
 
   Args:
-    dataset: object with `eval_dataset(num_examples, batch_size)` yielding
-      (images float32 [b, H, W, C] in [0, 1], labels); its `name`,
-      `eval_split`, `eval_order` (default "first": its own order) and
-      `data_dir` attributes, when present, name the cache.
+    dataset: object with `eval_dataset(num_examples, batch_size)` (and, for the train
+      split, `train_reals(num_examples, batch_size)`) yielding (images float32
+      [b, H, W, C] in [0, 1], labels); its `name`, `eval_split` / `train_split`,
+      `eval_order` / `train_order` (default "first": its own order) and `data_dir`
+      attributes, when present, name the cache.
     extractor: see `statistics.compute_statistics`; its `feature_id` is part
       of the cache key.
     num_samples: N.
     batch_size: batch size asked of the dataset.
     stats_dir: overrides where the cache lives.
     keep_features: also keep the features (needed for KID), on disk.
+    split: "eval" (compare_gan's and the SS-GAN paper's reals) or "train"
+      (torch-mimicry's and clean-fid's CIFAR-10 protocol).
 
   Returns:
     statistics.FeatureStatistics (without Inception Score).
   """
-  batches = iter(dataset.eval_dataset(num_samples, batch_size))
+  reals, split_name, order = _reals(dataset, split, num_samples, batch_size)
+  batches = iter(reals)
   first = next(batches, None)
   if first is None:
-    raise ValueError(f"{dataset!r}.eval_dataset yielded nothing.")
+    raise ValueError(f"The {split} reals of {dataset!r} yielded nothing.")
   image_batches = _image_batches(first, batches)
   shape = np.shape(first[0] if isinstance(first, (tuple, list)) else first)
   name = getattr(dataset, "name", None)
@@ -133,13 +151,12 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
       atexit.register(shutil.rmtree, directory, ignore_errors=True)
       features_path = os.path.join(directory, "features.npy")
     return statistics.compute_statistics(image_batches, extractor, num_samples,
-                                         features_path=features_path)
-  split = getattr(dataset, "eval_split", "eval")
-  order = getattr(dataset, "eval_order", "first")
+                                         features_path=features_path,
+                                         progress_label=f"Real statistics ({split})")
   feature_id = getattr(extractor, "feature_id", "unknown")
   size = "x".join(str(d) for d in shape[1:])
   path = os.path.join(_stats_dir(dataset, stats_dir),
-                      f"{name}_{split}_{order}_{num_samples}_{size}_"
+                      f"{name}_{split_name}_{order}_{num_samples}_{size}_"
                       f"{feature_id[:16]}")
   cached = _read(path, keep_features)
   if cached is not None:
@@ -148,10 +165,11 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
   with scratch.directory("real_features") as scratch_dir:
     stats = statistics.compute_statistics(
         image_batches, extractor, num_samples,
-        features_path=os.path.join(scratch_dir, "features.npy") if keep_features else None)
+        features_path=os.path.join(scratch_dir, "features.npy") if keep_features else None,
+        progress_label=f"Real statistics {name} {split_name}")
     stats.inception_score = stats.inception_score_std = None
     _write(path, stats, {
-        "dataset": name, "split": split, "eval_order": order,
+        "dataset": name, "split": split_name, "order": order,
         "num_samples": num_samples,
         "image_shape": list(shape[1:]), "feature_id": feature_id,
         "inception_source": getattr(extractor, "provenance", {}).get("source")})

@@ -9,8 +9,10 @@ generating fakes overlaps extracting features (TF releases the GIL in both).
 import dataclasses
 import queue
 import threading
+import time
 from typing import Optional
 
+from absl import logging
 import numpy as np
 
 from compare_ssgan.metrics import feature_file
@@ -174,8 +176,40 @@ def rebatch(batches, batch_size, num_samples):
     yield np.concatenate(buffer)
 
 
+class Progress:
+  """Logs "<label>: done / total images, rate, ETA" at most every `every_secs` seconds
+  (the first line after `every_secs`: a short extraction logs nothing)."""
+
+  def __init__(self, label, total, every_secs=10.0, clock=time.monotonic, log=logging.info):
+    self.label, self.total, self.every_secs = label, total, every_secs
+    self._clock, self._log = clock, log
+    self._start = self._last = clock()
+    self.done = 0
+
+  def update(self, count):
+    self.done += count
+    now = self._clock()
+    if now - self._last < self.every_secs and self.done < self.total:
+      return
+    if now - self._start < self.every_secs:
+      return
+    self._last = now
+    rate = self.done / (now - self._start)
+    eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+    self._log("%s: %d / %d images, %.1f images/s, ETA %s", self.label, self.done,
+              self.total, rate, _duration(eta))
+
+
+def _duration(secs):
+  if secs == float("inf"):
+    return "unknown"
+  minutes, secs = divmod(int(round(secs)), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
 def compute_statistics(batches, extractor, num_samples, features_path=None,
-                       inception_score_splits=1, **extractor_kwargs):
+                       inception_score_splits=1, progress_label=None, **extractor_kwargs):
   """Runs `extractor` over image batches and accumulates statistics.
 
   Args:
@@ -186,6 +220,8 @@ def compute_statistics(batches, extractor, num_samples, features_path=None,
     features_path: also write all pool_3 features (float32) there, for KID; the
       result's `features` then reads them (a partial file is removed on error).
     inception_score_splits: splits for IS when the extractor gives logits.
+    progress_label: if given, a progress line (images done, rate, ETA) is logged under
+      it every 10 s of an extraction that takes longer.
     **extractor_kwargs: passed to the extractor (e.g. quantize, clip).
 
   Returns:
@@ -195,9 +231,12 @@ def compute_statistics(batches, extractor, num_samples, features_path=None,
   is_acc = None
   writer = features_path and feature_file.Writer(features_path, num_samples)
   chunk = getattr(extractor, "batch_size", None) or 64
+  progress = progress_label and Progress(progress_label, num_samples)
   try:
     for images in rebatch(in_background(batches), chunk, num_samples):
       outputs = extractor(images, **extractor_kwargs)
+      if progress:
+        progress.update(len(images))
       pool = np.asarray(outputs["pool_3"])
       moments.update(pool)
       if writer:

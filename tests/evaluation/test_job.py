@@ -398,10 +398,15 @@ def test_one_set_of_rows_per_checkpoint_whichever_mode_wrote_it(tmp_path,
   other = dict(kwargs, options=_options(metrics=("fid",), num_samples=N - 4))
   job.run_eval(run, **other)
   assert len(_rows(model_dir)) == 3
+  # So is a named protocol with the same n, and its rows say so.
+  named = dict(kwargs, options=_options(metrics=("fid",), protocol="named_protocol"))
+  assert job.run_eval(run, **named)[0]["protocol"] == "named_protocol"
+  assert [r["protocol"] for r in _rows(model_dir)] == ["custom"] * 3 + ["named_protocol"]
+  assert {r["resize"] for r in _rows(model_dir)} == {"compare_gan"}
 
   rescored = job.run_eval(run, ckpt_1, rescore=True, **kwargs)
   rows = _rows(model_dir)
-  assert len(rows) == 3 and rows[-1] == rescored[0]
+  assert len(rows) == 4 and rows[-1] == rescored[0]
   assert rescored[0]["wall_time"] > scored_1[0]["wall_time"]
   assert rescored[0]["value"] == pytest.approx(_expected_fid(model_dir, 0.1),
                                                rel=1e-6)
@@ -470,7 +475,7 @@ def test_the_final_checkpoint_unrestorable_is_an_error_after_the_others(tmp_path
 
 @pytest.mark.parametrize("name, text, message", [
     ("results.csv", "step,metric\n1,fid\n", "is damaged or not a results file"),
-    ("results.csv", ",".join(results.FIELDS) + "\n5,fid,1.0,24,42,,False,1.0,2.0,c\n"
+    ("results.csv", ",".join(results.FIELDS) + "\n5,fid,1.0,24,42,,False,1.0,2.0,c,custom,compare_gan\n"
      "6,fid,1.0,24\n", r"results.csv, line 3: field 'seed' is None"),
     ("failures.jsonl", "{not json\n", r"failures.jsonl, line 1: not JSON"),
     ("failures.jsonl", '{"step": 3}\n', r"failures.jsonl, line 1: expected a record"),

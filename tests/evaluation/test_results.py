@@ -1,5 +1,6 @@
 """The results file: typed round trip, atomic writes, one set per key; failures."""
 
+import json
 import math
 
 import pytest
@@ -7,11 +8,11 @@ import pytest
 from compare_ssgan.evaluation import results
 
 
-def _row(step, metric, value, repeat=0):
+def _row(step, metric, value, repeat=0, protocol="custom", resize="compare_gan"):
   return {"step": step, "metric": metric, "value": value, "n": 10,
           "seed": 42, "repeat": repeat, "use_ema": False, "wall_time": 1.5,
           "eval_secs": None if repeat is None else 0.25,
-          "checkpoint": f"/m/ckpt-{step}"}
+          "checkpoint": f"/m/ckpt-{step}", "protocol": protocol, "resize": resize}
 
 
 @pytest.mark.parametrize("fmt", results.FORMATS)
@@ -85,3 +86,45 @@ def test_a_damaged_results_file_is_named_not_read_as_empty(tmp_path):
   path.write_text("garbage{{\n1\n")
   with pytest.raises(ValueError, match=r"results.csv is damaged .* expected \['step'"):
     results.ResultsFile(str(path)).read()
+
+
+def test_protocols_and_resizes_are_separate_sets_of_one_checkpoint(tmp_path):
+  rf = results.ResultsFile(str(tmp_path / "results.csv"))
+  rf.add([_row(100, "fid", 12.5)])
+  rf.add([_row(100, "fid", 11.0, protocol="mimicry_cifar10")])
+  rf.add([_row(100, "fid", 12.0, resize="clean")])
+  assert len(rf.keys()) == 3
+  assert rf.rows_of(results.RowSetKey(100, False, 10, 42, "mimicry_cifar10",
+                                      "compare_gan"))[0]["value"] == 11.0
+  with pytest.raises(ValueError, match="already has rows"):
+    rf.add([_row(100, "kid", 1.0, resize="clean")])
+
+
+@pytest.mark.parametrize("fmt", results.FORMATS)
+def test_a_file_without_the_protocol_columns_reads_as_the_default_protocol(tmp_path, fmt):
+  """Files written before `protocol` and `resize` were columns stay readable, and a new
+  set is added to them under the new header."""
+  path = tmp_path / f"results.{fmt}"
+  old = {k: v for k, v in _row(100, "fid", 12.5).items() if k not in ("protocol", "resize")}
+  if fmt == "csv":
+    header = [f for f in results.FIELDS if f not in ("protocol", "resize")]
+    path.write_text(",".join(header) + "\n100,fid,12.5,10,42,0,False,1.5,0.25,/m/ckpt-100\n")
+  else:
+    path.write_text(json.dumps(old) + "\n")
+  rf = results.ResultsFile(str(path))
+  assert rf.read() == [_row(100, "fid", 12.5)]
+  rf.add([_row(200, "fid", 9.0)])
+  assert rf.read() == [_row(100, "fid", 12.5), _row(200, "fid", 9.0)]
+  if fmt == "csv":
+    assert path.read_text().splitlines()[0] == ",".join(results.FIELDS)
+
+
+def test_metric_series_keeps_one_protocol(tmp_path):
+  model_dir = tmp_path / "run"
+  rf = results.ResultsFile(str(model_dir / "eval" / "results.csv"))
+  rf.add([_row(100, "fid", 12.5)])
+  rf.add([_row(100, "fid", 99.0, protocol="mimicry_cifar10")])
+  series, protocol = results.metric_series(str(model_dir))
+  assert protocol["protocol"] in ("custom", "mimicry_cifar10")
+  expected = 12.5 if protocol["protocol"] == "custom" else 99.0
+  assert series == {"fid": {100: expected}}

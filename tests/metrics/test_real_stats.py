@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from compare_ssgan.metrics import real_stats
 from compare_ssgan.metrics import scores
@@ -52,7 +53,7 @@ def test_computed_once_then_read_from_next_to_the_data(tmp_path):
   meta = json.loads((tmp_path / "data" / "compare_ssgan_stats" /
                      files[0]).read_text())
   assert meta["dataset"] == "toy" and meta["num_samples"] == 30
-  assert meta["eval_order"] == "first"
+  assert meta["order"] == "first"
   extractor.images_seen = 0
   dataset.batches_read = 0
   again = real_stats.real_statistics(dataset, extractor, 30, batch_size=7)
@@ -136,3 +137,43 @@ def test_damaged_metadata_is_recomputed_and_replaced(tmp_path, caplog):
   extractor.images_seen = 0
   real_stats.real_statistics(dataset, extractor, 16, stats_dir=stats_dir)
   assert extractor.images_seen == 0
+
+
+class ToyDatasetWithTrain(ToyDataset):
+  train_split = "train"
+
+  def __init__(self, **kwargs):
+    super().__init__(**kwargs)
+    self.train_images = 1.0 - self.images
+
+  def train_reals(self, num_examples, batch_size):
+    for i in range(0, min(num_examples, len(self.train_images)), batch_size):
+      yield self.train_images[i:i + batch_size], np.zeros(batch_size, np.int32)
+
+
+def test_the_train_split_is_its_own_entry_of_its_own_images(tmp_path):
+  dataset = ToyDatasetWithTrain()
+  extractor = CountingExtractor()
+  stats_dir = tmp_path / "stats"
+  evaluation = real_stats.real_statistics(dataset, extractor, 16, stats_dir=str(stats_dir))
+  train = real_stats.real_statistics(dataset, extractor, 16, stats_dir=str(stats_dir),
+                                     split="train")
+  mu, _ = scores.moments(extractor(dataset.train_images[:16])["pool_3"])
+  np.testing.assert_allclose(train.mu, mu, rtol=1e-6)
+  assert not np.allclose(train.mu, evaluation.mu)
+  assert sorted(p.name for p in stats_dir.glob("*.json")) == [
+      "toy_test_first_16_6x6x1_ffffffffffffffff.json",
+      "toy_train_first_16_6x6x1_ffffffffffffffff.json"]
+
+
+def test_too_few_reals_in_the_split_is_an_error_not_a_smaller_n(tmp_path):
+  dataset = ToyDatasetWithTrain(n=10)
+  with pytest.raises(ValueError, match="ended after 10 of 16"):
+    real_stats.real_statistics(dataset, CountingExtractor(), 16, stats_dir=str(tmp_path),
+                               split="train")
+
+
+def test_an_unknown_split_is_refused(tmp_path):
+  with pytest.raises(ValueError, match="split must be one of"):
+    real_stats.real_statistics(ToyDataset(), CountingExtractor(), 16,
+                               stats_dir=str(tmp_path), split="validation")

@@ -140,3 +140,38 @@ def test_in_background_stops_its_thread_when_closed_early():
   next(items)
   items.close()
   assert threading.active_count() == before
+
+
+class _Clock:
+  def __init__(self):
+    self.now = 0.0
+
+  def __call__(self):
+    return self.now
+
+
+def test_progress_says_done_rate_and_eta_only_for_long_extractions():
+  clock, lines = _Clock(), []
+  progress = statistics.Progress("Real statistics", 1000, every_secs=10, clock=clock,
+                                 log=lambda fmt, *args: lines.append(fmt % args))
+  clock.now = 5.0
+  progress.update(100)
+  assert not lines  # Under 10 s: nothing.
+  clock.now = 20.0
+  progress.update(300)
+  assert lines == ["Real statistics: 400 / 1000 images, 20.0 images/s, ETA 0:00:30"]
+  clock.now = 25.0
+  progress.update(100)
+  assert len(lines) == 1  # At most one line per 10 s ...
+  clock.now = 26.0
+  progress.update(500)
+  assert lines[-1] == "Real statistics: 1000 / 1000 images, 38.5 images/s, ETA 0:00:00"
+
+
+def test_a_short_extraction_logs_no_progress():
+  clock, lines = _Clock(), []
+  progress = statistics.Progress("x", 10, clock=clock,
+                                 log=lambda fmt, *args: lines.append(fmt % args))
+  clock.now = 1.0
+  progress.update(10)
+  assert not lines

@@ -61,6 +61,7 @@ def write_tree(root, runs=None, study=None, records=True):
     Image.fromarray(grid).save(run_dir.samples_path(model_dir, steps[-1]))
     results.ResultsFile(run_dir.results_path(model_dir, "csv")).add([
         {"step": step, "metric": metric, "value": value, "n": 100, "seed": 42, "repeat": 0,
-         "use_ema": False, "wall_time": 0.0, "eval_secs": 1.0, "checkpoint": ""}
+         "use_ema": False, "wall_time": 0.0, "eval_secs": 1.0, "checkpoint": "",
+         "protocol": results.DEFAULT_PROTOCOL, "resize": results.DEFAULT_RESIZE}
         for metric, values in series.items() for step, value in values.items()])
   return root
