@@ -19,6 +19,7 @@ Checkpoints that cannot be restored go to a separate `FailureLog`, never into
 the results as metric values (a NaN "fid" row would pollute every mean).
 """
 
+import collections
 import csv
 import io
 import json
@@ -250,13 +251,16 @@ def higher_is_better(metric):
 
 def metric_series(model_dir):
   """({metric: {step: value}}, {"n", "use_ema", "protocol", "resize"}) of a run's rows of
-  the protocol with the most samples (EMA over raw at equal n); ({}, None) if it has none."""
+  one protocol: the one with the most samples, EMA over raw at equal n, then the one with
+  the most rows; ({}, None) if it has none."""
   rows = []
   for fmt in FORMATS:
     rows += ResultsFile(run_dir.results_path(model_dir, fmt), fmt).read()
   if not rows:
     return {}, None
-  chosen = max((r["n"], r["use_ema"], r["protocol"], r["resize"]) for r in rows)
+  counts = collections.Counter((r["n"], r["use_ema"], r["protocol"], r["resize"])
+                               for r in rows)
+  chosen = max(counts, key=lambda group: (group[0], group[1], counts[group], group))
   # Per-repeat rows of a repeated protocol are left out: its mean rows stand for them.
   repeated_steps = {r["step"] for r in rows if r["repeat"]}
   series = {}

@@ -119,12 +119,14 @@ def test_a_file_without_the_protocol_columns_reads_as_the_default_protocol(tmp_p
     assert path.read_text().splitlines()[0] == ",".join(results.FIELDS)
 
 
-def test_metric_series_keeps_one_protocol(tmp_path):
+def test_metric_series_keeps_one_protocol_the_one_with_most_rows_at_equal_n(tmp_path):
   model_dir = tmp_path / "run"
   rf = results.ResultsFile(str(model_dir / "eval" / "results.csv"))
-  rf.add([_row(100, "fid", 12.5)])
-  rf.add([_row(100, "fid", 99.0, protocol="mimicry_cifar10")])
+  rf.add([_row(100, "fid", 12.5), _row(200, "fid", 10.0)])
+  rf.add([_row(100, "probe_top1_pixels", 0.8, protocol="zz_probe_baselines")])
   series, protocol = results.metric_series(str(model_dir))
-  assert protocol["protocol"] in ("custom", "mimicry_cifar10")
-  expected = 12.5 if protocol["protocol"] == "custom" else 99.0
-  assert series == {"fid": {100: expected}}
+  assert series == {"fid": {100: 12.5, 200: 10.0}}
+  assert protocol == {"n": 10, "use_ema": False, "protocol": "custom",
+                      "resize": "compare_gan"}
+  rf.add([dict(_row(100, "fid", 11.0, protocol="more_samples"), n=20)])
+  assert results.metric_series(str(model_dir))[0] == {"fid": {100: 11.0}}
