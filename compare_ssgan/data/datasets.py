@@ -7,7 +7,8 @@
 
 Names: TFDS datasets of compare_gan (tfds_source.py) and local ones
 (local_sources.py): the offline default `fashion_mnist_embedded`,
-`fashion_mnist_local`, and the generic `idx`, `npz` and `image_folder`.
+`fashion_mnist_local`, `cifar10_archive` (the official CIFAR-10 python
+archive, cifar10_archive.py), and the generic `idx`, `npz` and `image_folder`.
 """
 import dataclasses
 import functools

@@ -1,4 +1,5 @@
-"""Datasets read from local files: IDX, .npz, image folders, the embedded set.
+"""Datasets read from local files: IDX, .npz, image folders, the embedded set,
+the CIFAR-10 python archive (`cifar10_archive.py`).
 
 `dataset.data_dir` of a generic local dataset ("idx", "npz", "image_folder")
 is either one source, used for train and eval alike (FID reals then come from
@@ -29,6 +30,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from compare_ssgan.data import cifar10_archive
 from compare_ssgan.data import idx
 from compare_ssgan.data import image_files
 from compare_ssgan.data import pipeline
@@ -290,4 +292,5 @@ FACTORIES = {
     "idx": idx_dataset,
     "npz": npz_dataset,
     "image_folder": image_folder_dataset,
+    cifar10_archive.NAME: cifar10_archive.cifar10_archive_dataset,
 }
