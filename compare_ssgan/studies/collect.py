@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 
 from compare_ssgan import run_dir
 from compare_ssgan.evaluation import results
+from compare_ssgan.studies import run_log
 from compare_ssgan.studies import runner
 
 _SEED_RE = re.compile(r"^Trainer\.seed\s*=\s*(\d+)\s*$", re.MULTILINE)
@@ -32,6 +33,15 @@ class Run:
   series: Dict[str, Dict[int, float]]  # {metric: {step: value}}
   protocol: Optional[dict]  # {"n": ..., "use_ema": ...} of the rows used.
   dataset: str = "dataset?"  # `dataset.name` of its config.gin.
+  attempt_secs: List[Optional[float]] = dataclasses.field(default_factory=list)
+
+  @property
+  def wall_secs(self):
+    """Its runner's wall time over all attempts; None if unknown (no log, or an attempt
+    without a time)."""
+    if not self.attempt_secs or None in self.attempt_secs:
+      return None
+    return sum(self.attempt_secs)
 
   def values(self, metric):
     """{step: value} of a metric; a repeated protocol's mean rows stand for the metric."""
@@ -73,11 +83,19 @@ def read_run(model_dir):
   config = _config_text(model_dir)
   dataset = _DATASET_RE.search(config)
   run = Run(model_dir, cell, seed, record, final_step, False, series, protocol,
-            dataset.group(1) if dataset else "dataset?")
+            dataset.group(1) if dataset else "dataset?", _attempt_secs(model_dir))
   # Scored at its final checkpoint, with whatever metrics it asked for (Rot-only: the probe).
   run.complete = (run_dir.training_done(model_dir) and final_step is not None and
                   any(final_step in values for values in series.values()))
   return run
+
+
+def _attempt_secs(model_dir):
+  path = run_dir.study_log_path(model_dir)
+  if not os.path.exists(path):
+    return []
+  with open(path, errors="replace") as f:
+    return run_log.attempt_seconds(f.read())
 
 
 def _config_text(model_dir):

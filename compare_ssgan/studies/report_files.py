@@ -76,6 +76,27 @@ def _comparison_markdown(found, baseline):
   return "\n".join(lines + [""] + sentences)
 
 
+def _minutes(secs):
+  return "unknown" if secs is None else f"{secs / 60:.1f}"
+
+
+def _wall_time_markdown(cells):
+  """Each run's wall time (training and its evaluation, as the study runner ran them)."""
+  runs = [r for c in cells for r in c.runs]
+  lines = ["### Wall time of the runs", "",
+           "Training and evaluation as the study runner ran them (`study_run.log`), summed "
+           "over a run's attempts (time between attempts not counted).", "",
+           "| cell | seed | complete | attempts | minutes |",
+           "| --- | --- | --- | --- | --- |"]
+  lines += [f"| {r.cell} | {r.seed} | {'yes' if r.complete else 'no (so far)'} | "
+            f"{len(r.attempt_secs)} | {_minutes(r.wall_secs)} |" for r in runs]
+  known = [r.wall_secs for r in runs if r.wall_secs is not None]
+  lines += ["", f"Total: {_minutes(sum(known))} minutes over {len(known)} runs"
+            + ("" if len(known) == len(runs) else
+               f" ({len(runs) - len(known)} runs without a recorded time)") + "."]
+  return "\n".join(lines)
+
+
 def write_report(cells, out, baseline=None):
   """Every report file of `cells` (collect.CellRuns) into `out`; returns their paths.
 
@@ -126,7 +147,8 @@ def write_report(cells, out, baseline=None):
                            "cells": [_no_nan(r) for r in g.records()]} for g in grids],
                "runs": [{"model_dir": r.model_dir, "cell": r.cell, "seed": r.seed,
                          "complete": r.complete, "final_step": r.final_step,
-                         "protocol": r.protocol,
+                         "protocol": r.protocol, "attempt_secs": r.attempt_secs,
+                         "wall_secs": r.wall_secs,
                          "series": {m: {str(step): v for step, v in sorted(values.items())}
                                     for m, values in sorted(r.series.items())}}
                         for c in cells for r in c.runs],
@@ -142,6 +164,8 @@ def write_report(cells, out, baseline=None):
     f.write("\n\n".join(
         [_MARKDOWN_NOTE] + [tables.markdown(g) for g in grids] +
         ([_comparison_markdown(found, baseline)] if found else []) +
+        ([_wall_time_markdown(cells)] if any(r.attempt_secs for c in cells for r in c.runs)
+         else []) +
         [f"### {title}\n\n![{title}]({os.path.basename(path)})"
          for title, path in figure_paths.items()]) + "\n")
   paths["hparams"] = hparams.write(cells, os.path.join(out, HPARAMS))

@@ -28,6 +28,7 @@ import gin
 from compare_ssgan import gin_files
 from compare_ssgan import run_dir
 from compare_ssgan.evaluation import evaluator
+from compare_ssgan.studies import run_log
 from compare_ssgan.studies import study_file
 
 
@@ -156,19 +157,25 @@ def launch(command, log_path):
   SIGTERM while the run lasts: Python's default would exit without stopping the run).
   """
   with open(log_path, "a") as log:
-    log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(command)}\n")
+    log.write(run_log.start_line(shlex.join(command)))
     log.flush()
+    start = time.monotonic()
     process = subprocess.Popen(_dying_with_this_process(command), stdout=log,
                                stderr=subprocess.STDOUT)
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+    status = None
     try:
-      return process.wait()
+      status = process.wait()
     except BaseException:
       process.terminate()  # The trainer checkpoints on SIGTERM, the evaluator stops.
-      process.wait()
+      status = process.wait()
       raise
     finally:
       signal.signal(signal.SIGTERM, previous_handler)
+      if status is not None:
+        log.flush()
+        log.write(run_log.end_line(status, time.monotonic() - start))
+    return status
 
 
 # Sets Linux's PR_SET_PDEATHSIG (1) to SIGTERM, then becomes the command: the kernel sends
