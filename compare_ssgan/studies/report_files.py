@@ -76,6 +76,26 @@ def _comparison_markdown(found, baseline):
   return "\n".join(lines + [""] + sentences)
 
 
+def _per_run_markdown(cells):
+  """Each complete run's FID and KID (with KID's standard error over its blocks, where it
+  has two or more) at its final step: the values every mean in the report is taken over."""
+  lines = ["### Each run at its final step", "",
+           "KID ± its standard error over the evaluation's blocks (`kid.block_size`; none with "
+           "one block).", "", "| cell | seed | step | FID | KID ± s.e. |",
+           "| --- | --- | --- | --- | --- |"]
+  for c in cells:
+    for r in c.complete():
+      fid, kid = (tables.run_value(r, m, "final") for m in ("fid", "kid"))
+      if fid is None and kid is None:
+        continue
+      stderr = r.values("kid_stderr").get(r.final_step, math.nan)
+      kid_text = "—" if kid is None else f"{kid[1]:.4f}" + (
+          "" if math.isnan(stderr) else f" ± {stderr:.4f}")
+      fid_text = "—" if fid is None else f"{fid[1]:.2f}"
+      lines.append(f"| {r.cell} | {r.seed} | {r.final_step} | {fid_text} | {kid_text} |")
+  return "\n".join(lines) if len(lines) > 6 else ""
+
+
 def _minutes(secs):
   return "unknown" if secs is None else f"{secs / 60:.1f}"
 
@@ -164,6 +184,7 @@ def write_report(cells, out, baseline=None):
     f.write("\n\n".join(
         [_MARKDOWN_NOTE] + [tables.markdown(g) for g in grids] +
         ([_comparison_markdown(found, baseline)] if found else []) +
+        [text for text in [_per_run_markdown(cells)] if text] +
         ([_wall_time_markdown(cells)] if any(r.attempt_secs for c in cells for r in c.runs)
          else []) +
         [f"### {title}\n\n![{title}]({os.path.basename(path)})"

@@ -25,7 +25,8 @@ RUNS = {
                            "kid": {0: 0.3, 10: 0.15, 20: 0.3},
                            "probe_top1_block0": {0: 0.5, 20: 0.5},
                            "probe_top1_block1": {0: 0.6, 20: 0.9}}),
-    ("ssgan", 0): (True, {"fid": {0: 90.0, 20: 20.0}, "kid": {0: 0.3, 20: 0.02}}),
+    ("ssgan", 0): (True, {"fid": {0: 90.0, 20: 20.0}, "kid": {0: 0.3, 20: 0.02},
+                          "kid_stderr": {20: 0.003}}),
     ("ssgan", 1): (True, {"fid": {0: 90.0, 20: 24.0}, "kid": {0: 0.3, 20: 0.04}}),
     # Scored at step 20 but TRAIN_DONE missing: still running, so not averaged.
     ("ssgan", 2): (False, {"fid": {0: 90.0, 20: 1.0}, "kid": {0: 0.3, 20: 0.001}}),

@@ -111,6 +111,10 @@ def test_report_writes_every_file(cells, tmp_path):
   markdown = (out / report_files.MARKDOWN).read_text()
   assert "### Differences from uncond at the final step" in markdown
   assert "ssgan − uncond" in markdown
+  # Each complete run's own values, KID with its standard error where it has one.
+  assert "| uncond | 0 | 20 | 50.00 | 0.2000 |" in markdown
+  assert "| ssgan | 0 | 20 | 20.00 | 0.0200 ± 0.0030 |" in markdown
+  assert "| ssgan | 2 |" not in markdown.split("### Each run at its final step")[1]
   with pytest.raises(ValueError, match="--baseline=nope is not a cell"):
     report_files.write_report(cells, str(out), baseline="nope")
 
