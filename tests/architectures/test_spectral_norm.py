@@ -24,6 +24,9 @@ def _built_conv(out=8, cin=4):
                                           ("right", (1, 8)),
                                           ("auto", (1, 8))])
 def test_converges_to_largest_singular_value(side, u_shape):
+  # Fixed weights: with unseeded ones, a kernel whose top two singular values happen to be
+  # close converges too slowly for 200 iterations and the test would fail by chance.
+  keras.utils.set_random_seed(0)
   gin.bind_parameter("spectral_norm.singular_value", side)
   conv = _built_conv()
   assert tuple(conv.sn.u.shape) == u_shape
