@@ -1,5 +1,7 @@
 """The Inception feature extractor: [0, 1] images -> pool_3 (and logits)."""
 
+import hashlib
+
 import gin
 import numpy as np
 import tensorflow as tf
@@ -8,6 +10,26 @@ from compare_ssgan import validate
 from compare_ssgan.metrics import inception_net
 from compare_ssgan.metrics import inception_weights
 from compare_ssgan.metrics import preprocess
+
+
+def feature_id(weights_sha256, resize):
+  """Identifies the features of these weights under this resize, for cache keys.
+
+  compare_gan's resize keeps the weights' SHA-256 alone (the id real statistics were cached
+  under before the resize was a choice); another resize is the SHA-256 of
+  "<weights SHA-256>:<resize>".
+  """
+  if resize == preprocess.COMPARE_GAN:
+    return weights_sha256
+  return hashlib.sha256(f"{weights_sha256}:{resize}".encode()).hexdigest()
+
+
+def _padded(chunk, size):
+  """`chunk` with zero images appended up to `size` rows."""
+  if len(chunk) == size:
+    return chunk
+  pad = np.zeros((size - len(chunk),) + chunk.shape[1:], np.float32)
+  return np.concatenate([chunk, pad])
 
 
 @gin.configurable("inception.InceptionExtractor")
@@ -20,44 +42,56 @@ class InceptionExtractor:
 
   Attributes:
     batch_size: images per forward pass.
+    resize: the resize protocol, one of preprocess.RESIZES.
     has_logits: whether `logits` (and so the Inception Score) is available;
       only TF's GraphDef weights have them.
-    feature_id: SHA-256 of the converted weights, for cache keys.
+    feature_id: identifies the weights and the resize, for cache keys (`feature_id`).
     provenance: where the weights came from.
   """
 
   def __init__(self, weights_source=None, batch_size=64, jit_compile=False,
-               disable_tf32=True):
+               disable_tf32=True, resize=preprocess.COMPARE_GAN):
     """Builds the network.
 
     Args:
       weights_source: see `inception_weights.load_inception_weights`.
       batch_size: images per forward pass.
-      jit_compile: compile preprocessing + network with XLA.
+      jit_compile: compile the network (and compare_gan's resize) with XLA.
       disable_tf32: turn off TF32 matmuls/convs (process-wide) so Ampere+
         GPUs give float32-exact features.
+      resize: "compare_gan" (TF1 legacy bilinear in the graph, compare_gan's) or "clean"
+        (clean-fid's PIL bicubic on the host); see `preprocess`.
     """
     validate.integer("inception.InceptionExtractor.batch_size", batch_size,
                      minimum=1)
     validate.boolean("inception.InceptionExtractor.jit_compile", jit_compile)
     validate.boolean("inception.InceptionExtractor.disable_tf32", disable_tf32)
+    validate.choice("inception.InceptionExtractor.resize", resize, preprocess.RESIZES)
     if disable_tf32:
       tf.config.experimental.enable_tensor_float_32_execution(False)
     weights, self.provenance = inception_weights.load_inception_weights(
         weights_source)
-    self.feature_id = self.provenance["sha256"]
+    self.resize = resize
+    self.feature_id = feature_id(self.provenance["sha256"], resize)
     self.batch_size = batch_size
     self.model = inception_net.build_inception(weights)
     self.has_logits = "logits" in self.model.output
     self._forward = tf.function(self._run, jit_compile=jit_compile)
 
   def _run(self, images, quantize, clip):
-    x = preprocess.preprocess_for_inception(images, quantize=quantize,
-                                            clip=clip)
+    if self.resize == preprocess.CLEAN:  # Resized on the host, in [0, 255].
+      x = preprocess.to_inception_range(images)
+    else:
+      x = preprocess.preprocess_for_inception(images, quantize=quantize, clip=clip)
     return self.model(x, training=False)
 
   def __call__(self, images, quantize=False, clip=False):
     """Features of float [N, H, W, C] images in [0, 1] (C in {1, 3}).
+
+    Args:
+      images: the images.
+      quantize: round to 8-bit levels after x255, before the resize.
+      clip: clip to [0, 255] after x255, before the resize.
 
     Returns:
       dict of float32 numpy arrays: `pool_3` [N, 2048] and, with GraphDef
@@ -68,10 +102,10 @@ class InceptionExtractor:
     for start in range(0, len(images), self.batch_size):
       chunk = images[start:start + self.batch_size]
       size = len(chunk)
-      if size < self.batch_size:
-        pad = np.zeros((self.batch_size - size,) + chunk.shape[1:], np.float32)
-        chunk = np.concatenate([chunk, pad])
-      result = self._forward(tf.constant(chunk), bool(quantize), bool(clip))
+      if self.resize == preprocess.CLEAN:
+        chunk = preprocess.resize_clean(chunk, quantize=quantize, clip=clip)
+      result = self._forward(tf.constant(_padded(chunk, self.batch_size)), bool(quantize),
+                             bool(clip))
       outputs.append({k: v.numpy()[:size] for k, v in result.items()})
     if not outputs:
       raise ValueError("No images given.")

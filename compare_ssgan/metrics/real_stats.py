@@ -1,7 +1,7 @@
 """Real-data Inception statistics, computed once and cached with provenance.
 
 The cache key is (dataset name, split, which of its examples come first, N, image
-size, Inception weights and resize);
+size, and the extractor's `feature_id`: Inception weights and resize);
 files go next to the data (`<dataset.data_dir>/compare_ssgan_stats`) when the
 dataset says where it lives, else to `<cache>/real_stats`. Paths may be any
 tf.io.gfile location. The moments are a .npz; the features KID needs, when asked
@@ -26,6 +26,7 @@ from compare_ssgan import run_dir
 from compare_ssgan import scratch
 from compare_ssgan.metrics import feature_file
 from compare_ssgan.metrics import inception_weights
+from compare_ssgan.metrics import preprocess
 from compare_ssgan.metrics import statistics
 
 # The features KID needs sit next to the moments' .npz (feature_file's .npy format).
@@ -122,8 +123,8 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
       [b, H, W, C] in [0, 1], labels); its `name`, `eval_split` / `train_split`,
       `eval_order` / `train_order` (default "first": its own order) and `data_dir`
       attributes, when present, name the cache.
-    extractor: see `statistics.compute_statistics`; its `feature_id` is part
-      of the cache key.
+    extractor: see `statistics.compute_statistics`; its `feature_id` (weights and
+      resize) is part of the cache key, and its `resize` is recorded.
     num_samples: N.
     batch_size: batch size asked of the dataset.
     stats_dir: overrides where the cache lives.
@@ -172,6 +173,7 @@ def real_statistics(dataset, extractor, num_samples, batch_size=64,
         "dataset": name, "split": split_name, "order": order,
         "num_samples": num_samples,
         "image_shape": list(shape[1:]), "feature_id": feature_id,
+        "resize": getattr(extractor, "resize", preprocess.COMPARE_GAN),
         "inception_source": getattr(extractor, "provenance", {}).get("source")})
   logging.info("Wrote real statistics %s.npz", path)
   return stats

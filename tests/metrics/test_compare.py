@@ -222,7 +222,8 @@ def test_command_line_prints_one_json_line(tmp_path):
   lines = proc.stdout.strip().splitlines()
   assert len(lines) == 1
   result = json.loads(lines[0])
-  assert set(result) == {"num_real", "num_fake", "kid", "kid_stderr"}
+  assert set(result) == {"num_real", "num_fake", "kid", "kid_stderr", "resize"}
+  assert result["resize"] == "compare_gan"
   assert np.isfinite(result["kid"])
   # One block of 6: no standard error, printed as strict JSON's null and said why.
   assert result["kid_stderr"] is None and "null" in lines[0]
@@ -326,8 +327,8 @@ def test_bad_fake_set_is_refused_before_the_real_set_is_extracted(tmp_path):
 def _options(a_set, **overrides):
   """The command line's flags, as run_command reads them; both sets `a_set` by default."""
   values = dict(real=a_set, fake=a_set, key=None, float_range=1,
-                metrics=list(compare.METRICS), num_samples=None, inception_weights=None,
-                batch_size=64, jit_compile=False, gin_bindings=[])
+                metrics=None, num_samples=None, inception_weights=None, batch_size=64,
+                jit_compile=False, gin_bindings=[], resize=None, save_real_stats=None)
   values.update(overrides)
   return types.SimpleNamespace(**values)
 
@@ -346,6 +347,10 @@ def no_inception(monkeypatch):
     (dict(metrics=["fid", "probe"]), r"--metrics: \['probe'\]"),
     (dict(float_range=100), r"--float_range must be one of \(1, 255\); got 100"),
     (dict(batch_size=0), r"--batch_size must be an integer >= 1; got 0"),
+    (dict(resize="bicubic"), r"--resize must be one of \('compare_gan', 'clean'\); got "
+     r"'bicubic'"),
+    (dict(fake=None), r"--fake is needed, unless --save_real_stats is given"),
+    (dict(save_real_stats="stats.txt"), r"--save_real_stats=stats.txt must name an .npz"),
     (dict(fake="missing.npz"), r"--fake=missing.npz: no such file"),
     (dict(real="folder_or_what"), r"--real=folder_or_what is neither a folder nor"),
     (dict(gin_bindings=["kid.blocksize = 3"]), r"Bad gin configuration.*blocksize"),
@@ -372,6 +377,22 @@ def test_command_scores_with_the_extractor_it_loads(tmp_path, monkeypatch):
                                         gin_bindings=["kid.block_size = 6"]))
   assert result["num_real"] == result["num_fake"] == 12
   assert result["fid"] == pytest.approx(0, abs=1e-6) and np.isfinite(result["kid_stderr"])
+
+
+@pytest.mark.parametrize("resize, expected", [(None, "compare_gan"), ("clean", "clean")])
+def test_command_builds_the_extractor_with_the_resize_and_names_it(tmp_path, monkeypatch,
+                                                                  resize, expected):
+  built = []
+
+  def build(**kwargs):
+    built.append(kwargs["resize"])
+    extractor = PixelExtractor()
+    extractor.resize = kwargs["resize"]
+    return extractor
+  monkeypatch.setattr(compare.extractor_lib, "InceptionExtractor", build)
+  _, fake = _uint8_pair(tmp_path)
+  result = compare.run_command(_options(fake, metrics=["fid"], resize=resize))
+  assert built == [expected] and result["resize"] == expected
 
 
 def test_non_finite_values_print_as_null_said_once(capsys):

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from compare_ssgan.metrics import extractor as extractor_lib
 from compare_ssgan.metrics import real_stats
 from compare_ssgan.metrics import scores
 
@@ -70,6 +71,18 @@ def test_different_eval_reals_are_a_different_entry(tmp_path):
   dataset.eval_order = "perm7"  # Same name, split and N; other reals.
   real_stats.real_statistics(dataset, extractor, 16, stats_dir=str(tmp_path))
   assert extractor.images_seen == 32
+
+
+def test_each_resize_is_its_own_entry_and_recorded(tmp_path):
+  dataset = ToyDataset()
+  legacy, clean = CountingExtractor(), CountingExtractor()
+  clean.resize = "clean"
+  clean.feature_id = extractor_lib.feature_id(legacy.feature_id, "clean")
+  for extractor in (legacy, clean, clean):
+    real_stats.real_statistics(dataset, extractor, 16, stats_dir=str(tmp_path))
+  assert legacy.images_seen == 16 and clean.images_seen == 16  # Then clean's from its cache.
+  resizes = sorted(json.loads(p.read_text())["resize"] for p in tmp_path.glob("*.json"))
+  assert resizes == ["clean", "compare_gan"]
 
 
 def test_features_kept_when_needed_and_tampering_detected(tmp_path):
