@@ -8,20 +8,9 @@ read by its `ResizeDataset` (grayscale converted to RGB first). Its network then
 and clean-fid records no checksum of it; the slow tests run clean-fid's pipeline with the
 network of fid-helper's `default_1.pt` instead (NVIDIA's port with its resize wrapper
 removed), the file this project's weights are converted from.
-
-clean-fid's file reader and FID module import torchvision, which is not a test dependency.
-In clean mode they use one call of it, `ToTensor`, which turns the float32 HWC array of the
-clean resize into a CHW tensor. Where torchvision is missing, a stand-in is in place while
-clean-fid is imported: that transpose (refusing anything else), and torchvision's Inception
-blocks as plain modules, the base classes of clean-fid's copy of pytorch-fid's network
-(its legacy_pytorch mode, not used here).
 """
 
-import importlib
-import importlib.util
 import io
-import sys
-import types
 
 import numpy as np
 from PIL import Image
@@ -36,34 +25,11 @@ from compare_ssgan.metrics import inception_weights
 from compare_ssgan.metrics import preprocess
 from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import torchscript_weights
+from tests.metrics import clean_fid_modules
 
 
-class _ToTensor:
-  """torchvision's ToTensor on a float32 HWC array: `from_numpy(transpose(2, 0, 1))`."""
-
-  def __call__(self, pic):
-    if not (isinstance(pic, np.ndarray) and pic.dtype == np.float32 and pic.ndim == 3):
-      raise NotImplementedError(f"the ToTensor stand-in takes float32 HWC arrays, not {pic!r}")
-    return torch.from_numpy(pic.transpose((2, 0, 1))).contiguous()
-
-
-def _import_clean_fid(name):
-  """A clean-fid module, imported with the torchvision stand-in if torchvision is missing."""
-  if importlib.util.find_spec("torchvision") is not None:
-    return importlib.import_module(name)
-  standin = types.ModuleType("torchvision")
-  standin.transforms = types.SimpleNamespace(ToTensor=_ToTensor)
-  standin.models = types.SimpleNamespace(inception=types.SimpleNamespace(
-      InceptionA=torch.nn.Module, InceptionC=torch.nn.Module, InceptionE=torch.nn.Module))
-  sys.modules["torchvision"] = standin
-  try:
-    return importlib.import_module(name)
-  finally:
-    del sys.modules["torchvision"]
-
-
-cleanfid_fid = _import_clean_fid("cleanfid.fid")
-cleanfid_utils = _import_clean_fid("cleanfid.utils")
+cleanfid_fid = clean_fid_modules.load("cleanfid.fid")
+cleanfid_utils = clean_fid_modules.load("cleanfid.utils")
 
 # Max |ours - clean-fid| in [0, 255] units: float32 rounding of values up to 255 is ~1.5e-5.
 _RESIZE_TOL = 1e-4

@@ -13,6 +13,7 @@ from compare_ssgan.metrics import compare
 from compare_ssgan.metrics import scores
 from compare_ssgan.metrics import statistics
 from compare_ssgan.metrics import stats_file
+from tests.metrics import clean_fid_modules
 
 WIDTH = 2048
 
@@ -61,26 +62,55 @@ def test_plain_readers_see_mu_and_sigma_and_no_pickles(tmp_path):
     assert {f[k].shape for k in ("resize", "num_samples", "source")} == {()}
 
 
+@pytest.fixture
+def clean_fid_stats_folder(tmp_path, monkeypatch):
+  """clean-fid's statistics folder (`<package>/stats`, where its writer and reader look),
+  moved into tmp_path: clean-fid finds it from `cleanfid.__file__`."""
+  import cleanfid  # pylint: disable=g-import-not-at-top  (test-only dependency)
+  monkeypatch.setattr(cleanfid, "__file__", str(tmp_path / "cleanfid" / "__init__.py"))
+  return tmp_path / "cleanfid" / "stats"
+
+
 @pytest.mark.slow  # Fréchet distances of 2048-d moments.
-def test_a_file_written_as_clean_fid_writes_it(tmp_path):
-  """clean-fid 0.1.35's `make_custom_stats` (fid.py) writes, from float32 network features:
-  mu = np.mean(np_feats, axis=0); sigma = np.cov(np_feats, rowvar=False);
-  np.savez_compressed(outf, mu=mu, sigma=sigma). pytorch-fid's `save_fid_stats` and TTUR
-  write the same two arrays. Running make_custom_stats itself needs clean-fid's network
-  download, and it writes inside the clean-fid package, so this repeats those lines."""
-  np_feats = _features(0, 40)
-  mu = np.mean(np_feats, axis=0)
-  sigma = np.cov(np_feats, rowvar=False)
-  assert (mu.dtype, sigma.dtype) == (np.float32, np.float64)  # As clean-fid's files hold.
-  path = str(tmp_path / "cifar10_clean_custom_na.npz")
-  np.savez_compressed(path, mu=mu, sigma=sigma)
+def test_clean_fids_own_writer_gives_a_file_read_here(clean_fid_stats_folder, monkeypatch):
+  """clean-fid 0.1.35's `make_custom_stats` itself writes the file: its network is a
+  download, so its feature extraction (`get_folder_features`) returns fixed float32
+  features instead; its moments and its `np.savez_compressed` are its own code."""
+  cleanfid_fid = clean_fid_modules.load("cleanfid.fid")
+  features = _features(0, 40)
+  monkeypatch.setattr(cleanfid_fid, "build_feature_extractor", lambda *args: None)
+  monkeypatch.setattr(cleanfid_fid, "get_folder_features", lambda *args, **kwargs: features)
+  cleanfid_fid.make_custom_stats("fixture", "unused", mode="clean", device="cpu",
+                                 verbose=False)
+  path = str(clean_fid_stats_folder / "fixture_clean_custom_na.npz")
   with pytest.raises(ValueError, match="does not record the resize.*--resize"):
     stats_file.read(path)
   read = stats_file.read(path, "clean")
   assert read.resize == "clean" and read.statistics.num_samples is None
   assert read.source is None
+  ours = _statistics(0)
+  np.testing.assert_allclose(read.statistics.mu, ours.mu, rtol=1e-6, atol=1e-7)
+  np.testing.assert_allclose(read.statistics.sigma, ours.sigma, rtol=1e-6, atol=1e-7)
   fake = _statistics(1)
-  assert _fid(read.statistics, fake) == pytest.approx(_fid(_statistics(0), fake), rel=1e-6)
+  assert _fid(read.statistics, fake) == pytest.approx(_fid(ours, fake), rel=1e-6)
+
+
+@pytest.mark.slow  # Fréchet distances of 2048-d moments.
+def test_a_file_written_here_is_read_by_clean_fids_own_reader(clean_fid_stats_folder):
+  """clean-fid's `get_reference_statistics` (what its compute_fid reads a dataset's
+  statistics with) reads this project's file bit for bit, and its own Fréchet distance on
+  them equals this project's."""
+  cleanfid_features = clean_fid_modules.load("cleanfid.features")
+  cleanfid_fid = clean_fid_modules.load("cleanfid.fid")
+  real, fake = _statistics(0), _statistics(1)
+  clean_fid_stats_folder.mkdir(parents=True)
+  stats_file.write(str(clean_fid_stats_folder / "fixture_clean_custom_na.npz"), real, "clean")
+  mu, sigma = cleanfid_features.get_reference_statistics("fixture", "na", mode="clean",
+                                                         split="custom")
+  np.testing.assert_array_equal(mu, real.mu)
+  np.testing.assert_array_equal(sigma, real.sigma)
+  theirs = cleanfid_fid.frechet_distance(fake.mu, fake.sigma, mu, sigma)
+  assert theirs == pytest.approx(_fid(real, fake), rel=1e-6)
 
 
 def _write(tmp_path, name="bad.npz", **arrays):
