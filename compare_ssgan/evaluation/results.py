@@ -32,11 +32,12 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from compare_ssgan import run_dir
+from compare_ssgan.metrics import preprocess
 
 FIELDS = ("step", "metric", "value", "n", "seed", "repeat", "use_ema",
           "wall_time", "eval_secs", "checkpoint", "protocol", "resize")
 DEFAULT_PROTOCOL = "custom"  # evaluation.protocol when no protocol file names one.
-DEFAULT_RESIZE = "compare_gan"
+DEFAULT_RESIZE = preprocess.COMPARE_GAN  # The rows' resize before it was a choice.
 # Columns added since the first format, with the value rows without them had.
 _ADDED_FIELDS = {"protocol": DEFAULT_PROTOCOL, "resize": DEFAULT_RESIZE}
 _FIRST_FIELDS = tuple(f for f in FIELDS if f not in _ADDED_FIELDS)
