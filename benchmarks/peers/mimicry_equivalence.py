@@ -1,6 +1,6 @@
 r"""This project's training step against torch-mimicry's, step for step, from the same state.
 
-  python benchmarks/peers/mimicry_equivalence.py --model=uncond --n_dis=5 --g_steps=20
+  python -m benchmarks.peers.mimicry_equivalence --model=uncond --n_dis=5 --g_steps=20
 
 1. mimicry's side (benchmarks/peers/mimicry_equivalence_torch.py, run by this Python in a
    process of its own: TensorFlow and torch are never loaded in one process) builds its
@@ -52,6 +52,11 @@ import compare_ssgan  # pylint: disable=unused-import  (registers every gin conf
 from compare_ssgan import gin_files
 from compare_ssgan.gans import gan as gan_lib
 from compare_ssgan.gans import randomness
+from benchmarks.peers import mimicry_differences as diffs
+from benchmarks.peers import mimicry_equivalence_report as report
+from benchmarks.peers.mimicry_state import load_state
+from benchmarks.peers.mimicry_state import meta_of
+from benchmarks.peers.mimicry_state import state_pairs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_SIDE = os.path.join(HERE, "mimicry_equivalence_torch.py")
@@ -70,156 +75,21 @@ FLAGS = flags.FLAGS
 
 
 def run_torch_side(path, model, n_dis, g_steps, batch_size, ngf, ndf, seed, lr_decay,
-                   threads=2, snapshots=(), perturb=0.0, record_updates=0):
+                   threads=2, snapshots=(), perturb=0.0, record_updates=0, float64_updates=0):
   """Runs mimicry's side in its own process (this Python); returns the loaded .npz."""
   command = [sys.executable, TORCH_SIDE, f"--model={MODELS[model][0]}", f"--n_dis={n_dis}",
              f"--g_steps={g_steps}", f"--batch_size={batch_size}", f"--ngf={ngf}",
              f"--ndf={ndf}", f"--seed={seed}", f"--lr_decay={lr_decay}",
              f"--threads={threads}", f"--output={path}",
              f"--snapshots={','.join(str(k) for k in snapshots)}", f"--perturb={perturb}",
-             f"--record_updates={record_updates}"]
+             f"--record_updates={record_updates}", f"--float64_updates={float64_updates}"]
   subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
   return dict(np.load(path))
-
-
-def meta_of(arrays):
-  return json.loads(str(arrays["meta"]))
-
 
 def model_of(arrays):
   """This harness's --model of a torch side run ("uncond" or "ssgan")."""
   return {torch_model: model for model, (torch_model, _) in MODELS.items()}[
       meta_of(arrays)["model"]]
-
-
-# ---------------------------------------------------------------- Layout of mimicry's state.
-
-def _conv(w):
-  return np.transpose(w, (2, 3, 1, 0))  # OIHW -> HWIO.
-
-
-def _dense(w):
-  return np.transpose(w)  # [out, in] -> [in, out].
-
-
-def _row(u):
-  return np.reshape(u, (1, -1))  # u of size out -> the "right" vector [1, out].
-
-
-def _same(x):
-  return x
-
-
-def _seed_map(ch):
-  """G's first layer: mimicry views its output as [C, 4, 4], this project as [4, 4, C]."""
-  def kernel(w):
-    nz = w.shape[1]
-    return w.reshape(ch, 4, 4, nz).transpose(3, 1, 2, 0).reshape(nz, 16 * ch)
-
-  def bias(b):
-    return b.reshape(ch, 4, 4).transpose(1, 2, 0).reshape(-1)
-  return kernel, bias
-
-
-class Pair:
-  """One tensor of mimicry's state and its variable here: `to_ours` maps its layout."""
-
-  def __init__(self, theirs, variable, to_ours, kind, slot_of=None):
-    self.theirs = theirs        # e.g. "D/block2.c1.weight_orig"
-    self.variable = variable
-    self.to_ours = to_ours
-    self.kind = kind            # One of KINDS.
-    self.slot_of = slot_of      # mimicry's parameter name for Adam's state (weights only)
-
-
-# What the rows compare. "shift": the biases of G's block convs (c1, c2, c_sc). Each adds a
-# per-channel constant that reaches only batch norms (directly, or through the next blocks'
-# identity / 1x1 / bilinear shortcuts, which keep a constant constant), which subtract it
-# again: no output of G in training mode depends on them, their true gradient is 0, and what
-# either side computes for it is rounding noise (|g| about 1e-7 of the other gradients),
-# which Adam scales up to steps of up to the learning rate. They are compared, but apart:
-# `check_shifts_are_invisible` shows that G's output does not see them. The BN running means
-# after them follow their noise, and are compared apart too ("bn_mean").
-KINDS = ("weight", "shift", "u", "bn_mean", "bn_var")
-
-
-def _sn_layer(pairs, prefix, layer, arrays, dense=False):
-  """A spectrally normalised conv / linear layer: torch's spectral_norm names its parameter
-  weight_orig and u weight_u; mimicry's own SNLinear (SSGAN's heads) weight and sn_u."""
-  builtin = f"init/{prefix}.weight_orig" in arrays
-  weight = f"{prefix}.weight_orig" if builtin else f"{prefix}.weight"
-  pairs.append(Pair(weight, layer.kernel, _dense if dense else _conv, "weight", weight))
-  pairs.append(Pair(f"{prefix}.bias", layer.bias, _same, "weight", f"{prefix}.bias"))
-  pairs.append(Pair(f"{prefix}.weight_u" if builtin else f"{prefix}.sn_u", layer.sn.u, _row,
-                    "u"))
-
-
-def _plain_layer(pairs, prefix, layer, kernel_map=_conv, bias_map=_same, bias_kind="weight"):
-  pairs.append(Pair(f"{prefix}.weight", layer.kernel, kernel_map, "weight",
-                    f"{prefix}.weight"))
-  pairs.append(Pair(f"{prefix}.bias", layer.bias, bias_map, bias_kind, f"{prefix}.bias"))
-
-
-def _batch_norm(pairs, prefix, layer):
-  pairs.append(Pair(f"{prefix}.weight", layer.gamma, _same, "weight", f"{prefix}.weight"))
-  pairs.append(Pair(f"{prefix}.bias", layer.beta, _same, "weight", f"{prefix}.bias"))
-  pairs.append(Pair(f"{prefix}.running_mean", layer.standardize.moving_mean, _same,
-                    "bn_mean"))
-  pairs.append(Pair(f"{prefix}.running_var", layer.standardize.moving_variance, _same,
-                    "bn_var"))
-
-
-def state_pairs(gan, arrays):
-  """Every tensor of mimicry's G and D (and SSGAN's rotation head) with its variable here."""
-  g, d = gan.generator, gan.discriminator
-  pairs = []
-  kernel, bias = _seed_map(g.fc_noise.units // 16)
-  _plain_layer(pairs, "G/l1", g.fc_noise, kernel, bias)
-  for theirs, block in zip(("block2", "block3", "block4"), g.blocks):
-    _batch_norm(pairs, f"G/{theirs}.b1", block.bn1)
-    _plain_layer(pairs, f"G/{theirs}.c1", block.conv1, bias_kind="shift")
-    _batch_norm(pairs, f"G/{theirs}.b2", block.bn2)
-    _plain_layer(pairs, f"G/{theirs}.c2", block.conv2, bias_kind="shift")
-    _plain_layer(pairs, f"G/{theirs}.c_sc", block.shortcut, bias_kind="shift")
-  _batch_norm(pairs, "G/b5", g.final_norm)
-  _plain_layer(pairs, "G/c5", g.final_conv)
-  for theirs, block in zip(("block1", "block2", "block3", "block4"), d.blocks):
-    _sn_layer(pairs, f"D/{theirs}.c1", block.conv1, arrays)
-    _sn_layer(pairs, f"D/{theirs}.c2", block.conv2, arrays)
-    if block.shortcut is not None:
-      _sn_layer(pairs, f"D/{theirs}.c_sc", block.shortcut, arrays)
-  _sn_layer(pairs, "D/l5", d.final_fc, arrays, dense=True)
-  for term in gan.terms:  # SSGAN: mimicry's l_y is the rotation term's head.
-    _sn_layer(pairs, "D/l_y", term.head, arrays, dense=True)
-  _check_complete(gan, pairs, arrays)
-  return pairs
-
-
-def _check_complete(gan, pairs, arrays):
-  """Every variable here and every parameter / buffer of mimicry's is paired, once."""
-  ours = {id(v) for v in (gan.generator.variables + gan.discriminator.variables +
-                          [v for t in gan.terms for v in t.variables])}
-  paired = [id(p.variable) for p in pairs]
-  if len(set(paired)) != len(paired) or set(paired) != ours:
-    raise ValueError(f"{len(ours)} variables here, {len(set(paired))} paired: the map of "
-                     "mimicry's state is incomplete.")
-  # Not mirrored here: torch's spectral_norm keeps v (used in inference mode only), mimicry's
-  # own SNLinear its last sigma, and BN its batch count (momentum 0.1 ignores it).
-  unpaired = sorted(k[len("init/"):] for k in arrays if k.startswith("init/") and
-                    not k.endswith(("weight_v", "sn_sigma", "num_batches_tracked")))
-  missing = sorted(set(unpaired) - {p.theirs for p in pairs})
-  if missing:
-    raise ValueError(f"mimicry's tensors with no variable here: {missing}")
-
-
-def load_state(pairs, arrays):
-  for pair in pairs:
-    value = pair.to_ours(arrays[f"init/{pair.theirs}"])
-    if tuple(value.shape) != tuple(pair.variable.shape):
-      raise ValueError(f"{pair.theirs}: mimicry's {value.shape} is {pair.variable.shape} "
-                       f"here ({pair.variable.path}).")
-    pair.variable.assign(value)
-
 
 # ------------------------------------------------------------------------- This side's run.
 
@@ -315,116 +185,6 @@ def check_shifts_are_invisible(gan, pairs, z, scale=0.1, seed=0):
     variable.assign(value)
   return float(np.max(np.abs(after - before)))
 
-
-def _slot(optimizer, variable, name):
-  index = optimizer._get_variable_index(variable)  # pylint: disable=protected-access
-  return (optimizer._momentums if name == "exp_avg" else  # pylint: disable=protected-access
-          optimizer._velocities)[index]  # pylint: disable=protected-access
-
-
-# ------------------------------------------------------------------------------ Comparison.
-
-def _difference(ours, theirs):
-  """Of one tensor: the largest absolute difference, and two relative ones: max |ours -
-  mimicry| / max |mimicry| ("max_rel": any single element) and ||ours - mimicry||_2 /
-  ||mimicry||_2 ("rel_l2": the whole tensor, what a few elements cannot dominate)."""
-  ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
-  if not theirs.size:
-    return {"max_abs": 0.0, "max_rel": 0.0, "rel_l2": 0.0}
-  diff = np.abs(ours - theirs)
-
-  def ratio(a, b):
-    return float(a / b) if b else (0.0 if a == 0 else float("inf"))
-  return {"max_abs": float(diff.max()), "max_rel": ratio(diff.max(), np.abs(theirs).max()),
-          "rel_l2": ratio(np.linalg.norm(diff), np.linalg.norm(theirs))}
-
-
-def _worst(differences):
-  """The largest of each measure over {name: _difference(...)}, with the tensor it is of."""
-  out = {}
-  for measure in ("max_abs", "max_rel", "rel_l2"):
-    name = max(differences, key=lambda n: differences[n][measure])
-    out[measure] = differences[name][measure]
-    if measure != "max_abs":
-      out[f"{measure}_of"] = name
-  return out
-
-
-def final_rows(gan, pairs, arrays, prefix="final"):
-  """(tensor, kind, _difference) of every tensor and Adam slot against mimicry's `prefix`."""
-  rows = []
-  for pair in pairs:
-    net = pair.theirs[0]
-    rows.append((pair.theirs, pair.kind, _difference(
-        pair.variable.numpy(), pair.to_ours(arrays[f"{prefix}/{pair.theirs}"]))))
-    if pair.slot_of is None:
-      continue
-    optimizer = gan.g_optimizer if net == "G" else gan.d_optimizer
-    for slot, kind in (("exp_avg", "adam_m"), ("exp_avg_sq", "adam_v")):
-      theirs = pair.to_ours(arrays[f"opt_{prefix}/{pair.slot_of}/{slot}"])
-      rows.append((f"{pair.theirs} {kind}", kind + ("_shift" if pair.kind == "shift" else ""),
-                   _difference(_slot(optimizer, pair.variable, slot).numpy(), theirs)))
-  return rows
-
-
-def _check_update_counts(gan, pairs, arrays):
-  ours = {"D": int(gan.d_optimizer.iterations.numpy()),
-          "G": int(gan.g_optimizer.iterations.numpy())}
-  first = {p.theirs[0]: p.slot_of for p in reversed(pairs) if p.slot_of}
-  theirs = {net: int(arrays[f"opt_final/{first[net]}/step"]) for net in ("D", "G")}
-  if ours != theirs:
-    raise ValueError(f"Optimizer updates here {ours}, mimicry's {theirs}.")
-
-
-def loss_differences(d_losses, g_losses, arrays):
-  """Every D and G loss against mimicry's (total, and the adversarial part), and the trace
-  [ours, mimicry's] per D step and per G step."""
-  theirs_d, theirs_g = arrays["d_losses"], arrays["g_losses"]
-  losses = {"d_loss": _difference(d_losses[:, 0], theirs_d.sum(axis=1)),
-            "d_adversarial": _difference(d_losses[:, 1], theirs_d[:, 0]),
-            "g_loss": _difference(g_losses[:, 0], theirs_g.sum(axis=1)),
-            "g_adversarial": _difference(g_losses[:, 1], theirs_g[:, 0])}
-  trace = {"d_loss": np.stack([d_losses[:, 0], theirs_d.sum(axis=1)], 1).tolist(),
-           "g_loss": np.stack([g_losses[:, 0], theirs_g.sum(axis=1)], 1).tolist()}
-  return losses, trace
-
-
-def _kind_differences(pairs, ours_of, theirs_of, kinds=("weight", "shift")):
-  """{kind: _worst over the pairs of that kind} of `ours_of(pair)` against `theirs_of`."""
-  out = {}
-  for kind in kinds:
-    chosen = {p.theirs: _difference(ours_of(p), theirs_of(p)) for p in pairs if p.kind == kind}
-    if chosen:
-      out[kind] = _worst(chosen)
-  return out
-
-
-def growth_of(pairs, arrays):
-  """An after_step callback and its {G step: weight differences} at mimicry's snapshots."""
-  growth = {}
-  snapshots = set(meta_of(arrays).get("snapshots", []))
-  weights = [p for p in pairs if p.slot_of]
-
-  def after_step(step):
-    if step in snapshots:
-      growth[step] = _kind_differences(
-          weights, lambda p: p.variable.numpy(),
-          lambda p: p.to_ours(arrays[f"step{step}/{p.slot_of}"]))
-  return after_step, growth
-
-
-def noise_floor(pairs, arrays, perturbed):
-  """mimicry against itself from an initial state changed by a rounding-sized relative
-  amount (`perturbed`: the torch side's run with --perturb): {G step: differences}."""
-  weights = [p for p in pairs if p.slot_of]
-  floor = {}
-  for step in sorted(meta_of(arrays).get("snapshots", [])) + ["final"]:
-    key = "final" if step == "final" else f"step{step}"
-    floor[step] = _kind_differences(weights, lambda p, k=key: perturbed[f"{k}/{p.theirs}"],
-                                    lambda p, k=key: arrays[f"{k}/{p.theirs}"])
-  return floor
-
-
 def _set_optimizer_state(gan, pairs, state):
   """Adam's slots and update count from `state` (mimicry's naming; zeros / 0 if absent)."""
   for net, optimizer in (("G", gan.g_optimizer), ("D", gan.d_optimizer)):
@@ -436,7 +196,7 @@ def _set_optimizer_state(gan, pairs, state):
         key = f"opt_{pair.slot_of}/{slot}"
         value = (pair.to_ours(state[key]) if key in state else
                  np.zeros(pair.variable.shape, np.float32))
-        _slot(optimizer, pair.variable, slot).assign(value)
+        diffs.optimizer_slot(optimizer, pair.variable, slot).assign(value)
       steps = int(state.get(f"opt_{pair.slot_of}/step", 0))
     optimizer.iterations.assign(steps)
 
@@ -447,8 +207,7 @@ def _advance(state, arrays, j):
     state.update({renamed + k[len(prefix):]: v for k, v in arrays.items()
                   if k.startswith(prefix)})
 
-
-def teacher_forced(strategy, gan, pairs, arrays):
+def teacher_forced(strategy, gan, pairs, arrays, limit=None):
   """Every recorded update from mimicry's own state before it.
 
   Loads mimicry's complete state after update j - 1 (weights, u, BN statistics, Adam's
@@ -458,7 +217,9 @@ def teacher_forced(strategy, gan, pairs, arrays):
   for the stepped network's weights ("weight", and "shift" apart) the difference of the
   weights, of the update itself w_after - w_before ("delta": a wrong gradient or optimizer
   changes it by O(1)) and of the gradient (Adam's m: with beta_1 = 0 it is the gradient);
-  and of the spectral-norm vectors and BN variances (max_rel).
+  and of the spectral-norm vectors and BN variances (max_rel); and `update_flips` of the
+  stepped weights ("flips"; G's "shift" biases, whose true gradient is 0, apart).
+  `limit`: replay only the first `limit` recorded updates.
   """
   meta = meta_of(arrays)
   n_dis, batch_size = meta["n_dis"], meta["batch_size"]
@@ -476,7 +237,8 @@ def teacher_forced(strategy, gan, pairs, arrays):
   seed = tf.constant([meta["seed"], 0], tf.int32)
   state = {k[len("init/"):]: v for k, v in arrays.items() if k.startswith("init/")}
   rows = []
-  for j in range(meta["record_updates"]):
+  for j in range(meta["record_updates"] if limit is None else
+                 min(limit, meta["record_updates"])):
     t, i = divmod(j, n_dis + 1)
     net = "D" if i < n_dis else "G"
     load_state(pairs, {f"init/{k}": v for k, v in state.items()})
@@ -489,15 +251,28 @@ def teacher_forced(strategy, gan, pairs, arrays):
     optimizer = gan.d_optimizer if net == "D" else gan.g_optimizer
     theirs = lambda p: p.to_ours(state[p.theirs])
     row = {"index": j, "net": net,
-           "weights": _kind_differences(stepped, lambda p: p.variable.numpy(), theirs),
-           "delta": _kind_differences(stepped, lambda p: p.variable.numpy() - before[p.theirs],
+           "weights": diffs.by_kind(stepped, lambda p: p.variable.numpy(), theirs),
+           "delta": diffs.by_kind(stepped, lambda p: p.variable.numpy() - before[p.theirs],
                                       lambda p: theirs(p) - before[p.theirs]),
-           "grad": _kind_differences(
-               stepped, lambda p: _slot(optimizer, p.variable, "exp_avg").numpy(),
+           "grad": diffs.by_kind(
+               stepped, lambda p: diffs.optimizer_slot(optimizer, p.variable, "exp_avg").numpy(),
                lambda p: p.to_ours(state[f"opt_{p.slot_of}/exp_avg"]))}
     for kind in ("u", "bn_var"):
-      row[kind] = max(_difference(p.variable.numpy(), theirs(p))["max_rel"]
+      row[kind] = max(diffs.difference(p.variable.numpy(), theirs(p))["max_rel"]
                       for p in pairs if p.kind == kind)
+    grad_ours = lambda p: diffs.optimizer_slot(optimizer, p.variable, "exp_avg").numpy()
+    grad_theirs = lambda p: p.to_ours(state[f"opt_{p.slot_of}/exp_avg"])
+    grad64 = None
+    if f"grad64_upd{j}/{stepped[0].slot_of}" in arrays:
+      grad64 = lambda p, j=j: p.to_ours(arrays[f"grad64_upd{j}/{p.slot_of}"])
+    for kind, name in (("weight", "flips"), ("shift", "flips_shift")):
+      chosen = [p for p in stepped if p.kind == kind]
+      if chosen:
+        row[name] = diffs.update_flips(chosen, before, lambda p: p.variable.numpy(), theirs,
+                                 grad_ours, grad_theirs, grad64 if kind == "weight" else None)
+    if grad64 is not None:
+      row["replay32_err"] = float(arrays[f"replay32_err_upd{j}"])
+      row["relu_flips64"] = [int(x) for x in arrays[f"relu_flips64_upd{j}"]]
     rows.append(row)
   return rows
 
@@ -513,6 +288,22 @@ def forced_summary(forced):
           worst[key] = max(worst.get(key, 0.0), measures[measure])
     for name in ("u", "bn_var"):
       worst[name] = max(worst.get(name, 0.0), row[name])
+    flips = row["flips"]
+    net = row["net"]
+    worst[f"{net}_flips"] = worst.get(f"{net}_flips", 0) + flips["flips"]
+    worst[f"{net}_flip_updates"] = worst.get(f"{net}_flip_updates", 0) + bool(flips["flips"])
+    for key in ("flip_fraction", "flip_grad_max", "grad_err_max", "rest_rel_l2",
+                "grad64_rel_l2_ours", "grad64_rel_l2_mimicry", "flip_grad64_over_err_max"):
+      if key in flips:
+        worst[f"{net}_{key}"] = max(worst.get(f"{net}_{key}", 0.0), flips[key])
+    if "relu_flips64" in row:
+      worst["replay32_err"] = max(worst.get("replay32_err", 0.0), row["replay32_err"])
+      worst[f"{net}_float64_updates"] = worst.get(f"{net}_float64_updates", 0) + 1
+      relu = sum(row["relu_flips64"])
+      worst[f"{net}_relu_flips64"] = worst.get(f"{net}_relu_flips64", 0) + relu
+      # mimicry's gradient against float64 in the updates without and with a ReLU flip.
+      key = f"{net}_grad64_rel_l2_mimicry_{'with' if relu else 'without'}_relu_flips"
+      worst[key] = max(worst.get(key, 0.0), flips["grad64_rel_l2_mimicry"])
   return worst
 
 
@@ -520,7 +311,7 @@ def summary(rows, losses, meta, control, bindings, tolerance):
   """The JSON summary: the largest differences per kind; passed: the weights' largest
   relative L2 difference is within `tolerance`."""
   def worst(kinds):
-    return _worst({name: diff for name, kind, diff in rows if kind in kinds})
+    return diffs.worst({name: diff for name, kind, diff in rows if kind in kinds})
   weights = worst({"weight"})
   return {
       "peer": "torch-mimicry", "model": meta["model"], "n_dis": meta["n_dis"],
@@ -537,7 +328,7 @@ def summary(rows, losses, meta, control, bindings, tolerance):
   }
 
 
-def equivalence(arrays, control="none", bindings=(), tolerance=1e-4):
+def equivalence(arrays, control="none", bindings=(), tolerance=1e-4, forced_limit=None):
   """This side's run from mimicry's recorded run; returns (rows, summary dict)."""
   meta = meta_of(arrays)
   strategy, gan = build_gan(model_of(arrays), meta["n_dis"], meta["ngf"], meta["ndf"],
@@ -545,28 +336,26 @@ def equivalence(arrays, control="none", bindings=(), tolerance=1e-4):
                             CONTROLS[control] + list(bindings))
   pairs = state_pairs(gan, arrays)
   load_state(pairs, arrays)
-  after_step, growth = growth_of(pairs, arrays)
+  after_step, growth = diffs.growth_of(pairs, arrays)
   d_losses, g_losses = replay(strategy, gan, arrays, after_step)
-  _check_update_counts(gan, pairs, arrays)
-  rows = final_rows(gan, pairs, arrays)
-  losses, trace = loss_differences(d_losses, g_losses, arrays)
+  diffs.check_update_counts(gan, pairs, arrays)
+  rows = diffs.final_rows(gan, pairs, arrays)
+  losses, trace = diffs.loss_differences(d_losses, g_losses, arrays)
   result = summary(rows, losses, meta, control, bindings, tolerance)
   result["loss_trace"] = trace
   result["growth"] = growth
+  weights = [p for p in pairs if p.slot_of]
+  result["final_weights"] = diffs.by_kind(weights, lambda p: p.variable.numpy(),
+                                              lambda p: p.to_ours(arrays[f"final/{p.theirs}"]))
+  result["final_weights"].update(diffs.off_by_steps(
+      weights, lambda p: p.variable.numpy(), lambda p: p.to_ours(arrays[f"final/{p.theirs}"]),
+      meta["lr"]))
   result["shift_effect_on_g_output"] = check_shifts_are_invisible(
       gan, pairs, tf.constant(arrays["latents"][-1]))
   if meta.get("record_updates"):
-    forced = teacher_forced(strategy, gan, pairs, arrays)
+    forced = teacher_forced(strategy, gan, pairs, arrays, forced_limit)
     result["teacher_forced"] = {"updates": forced, "worst": forced_summary(forced)}
   return rows, result
-
-
-def print_table(rows, result):
-  print(f"{'tensor':44} {'kind':11} {'max abs diff':>12} {'max rel':>10} {'rel L2':>10}")
-  for name, kind, diff in rows + [(k, "loss", v) for k, v in result["losses"].items()]:
-    print(f"{name:44} {kind:11} {diff['max_abs']:12.3e} {diff['max_rel']:10.3e} "
-          f"{diff['rel_l2']:10.3e}")
-
 
 def define_flags():
   """The command line (defined only when run as a script: the tests import this module)."""
@@ -586,25 +375,44 @@ def define_flags():
   flags.DEFINE_float("tolerance", 1e-4, "Largest relative L2 difference that passes (see the "
                      "exit status above).")
   flags.DEFINE_integer("threads", 2, "Intra-op threads on each side.", lower_bound=1)
-  flags.DEFINE_list("snapshots", ["1", "2", "5", "10"], "G steps after which the weights "
-                    "are compared too (those beyond --g_steps are ignored).")
+  flags.DEFINE_list("snapshots", ["all"], "G steps after which the weights are compared too "
+                    "(those beyond --g_steps are ignored); \"all\": after every G step.")
   flags.DEFINE_integer("record_updates", 0, "Teacher forcing: replay each of mimicry's first "
                        "N updates (D's and G's, in order) from mimicry's own state before "
                        "it.", lower_bound=0)
+  flags.DEFINE_integer("float64_updates", 0, "With --record_updates: also compute the "
+                       "gradient of each of the first N recorded updates in float64 (mimicry's "
+                       "train_step on float64 copies of its state) and compare each side's "
+                       "fp32 gradient with it.", lower_bound=0)
   flags.DEFINE_float("noise_floor", 0.0, "If > 0: also run mimicry against itself with every "
                      "initial weight changed by this relative amount (N(0, 1) each; 1e-7 is "
                      "fp32 rounding) and report how far apart those runs end.", lower_bound=0)
+  flags.DEFINE_string("results_jsonl", None, "Also append the JSON line, without the "
+                      "per-tensor rows and with the per-update rows cut short, to this file.")
+  flags.DEFINE_string("table", None, "Only print the markdown table of a --results_jsonl "
+                      "file (one row per run) and exit.")
   flags.DEFINE_string("torch_npz", None, "Reuse the .npz of an earlier mimicry side run (its "
                       "settings override the flags above) instead of running it.")
 
 
 def main(argv):
   del argv
+  if FLAGS.table:
+    with open(FLAGS.table) as f:
+      print(report.results_table([json.loads(line) for line in f if line.strip()]))
+    return
   tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
-  snapshots = sorted({int(k) for k in FLAGS.snapshots if 1 <= int(k) <= FLAGS.g_steps})
+  if FLAGS.snapshots == ["all"]:
+    snapshots = list(range(1, FLAGS.g_steps + 1))
+  else:
+    try:
+      snapshots = sorted({int(k) for k in FLAGS.snapshots if 1 <= int(k) <= FLAGS.g_steps})
+    except ValueError as e:
+      raise app.UsageError(f"--snapshots must be G steps or \"all\", got "
+                           f"{FLAGS.snapshots}.") from e
   settings = (FLAGS.model, FLAGS.n_dis, FLAGS.g_steps, FLAGS.batch_size, FLAGS.ngf,
               FLAGS.ndf, FLAGS.seed, FLAGS.lr_decay, FLAGS.threads, snapshots, 0.0,
-              FLAGS.record_updates)
+              FLAGS.record_updates, min(FLAGS.float64_updates, FLAGS.record_updates))
   with tempfile.TemporaryDirectory() as scratch:
     if FLAGS.torch_npz:
       arrays = dict(np.load(FLAGS.torch_npz))
@@ -616,18 +424,33 @@ def main(argv):
       perturbed = run_torch_side(
           os.path.join(scratch, "perturbed.npz"), model_of(arrays), meta["n_dis"],
           meta["g_steps"], meta["batch_size"], meta["ngf"], meta["ndf"], meta["seed"],
-          meta["lr_decay"], FLAGS.threads, meta.get("snapshots", []), FLAGS.noise_floor)
-  rows, result = equivalence(arrays, FLAGS.control, FLAGS.bindings, FLAGS.tolerance)
+          meta["lr_decay"], FLAGS.threads, meta.get("snapshots", []), FLAGS.noise_floor,
+          record_updates=1)
+  # With --torch_npz, --record_updates > 0 replays only that many of the recorded updates.
+  forced_limit = FLAGS.record_updates if FLAGS.torch_npz and FLAGS.record_updates else None
+  rows, result = equivalence(arrays, FLAGS.control, FLAGS.bindings, FLAGS.tolerance,
+                             forced_limit)
   if perturbed is not None:
     _, gan = build_gan(model_of(arrays), result["n_dis"], result["ngf"], result["ndf"],
                        result["g_steps"], result["lr_decay"])
+    pairs = state_pairs(gan, arrays)
     result["noise_floor"] = {"perturb": FLAGS.noise_floor,
-                             "differences": noise_floor(state_pairs(gan, arrays), arrays,
-                                                        perturbed)}
+                             "differences": diffs.noise_floor(pairs, arrays, perturbed)}
+    if meta_of(arrays).get("record_updates"):
+      result["noise_floor"]["first_update"] = diffs.first_update_floor(pairs, arrays, perturbed)
   if "teacher_forced" in result:
     result["passed"] = result["teacher_forced"]["worst"]["D_delta_rel_l2"] <= FLAGS.tolerance
-  print_table(rows, result)
+  report.print_table(rows, result)
+  report.print_growth(result)
+  if "teacher_forced" in result:
+    report.print_forced(result)
+  print()
+  for line in report.diagnosis(result):
+    print(line)
   print(json.dumps(result), flush=True)
+  if FLAGS.results_jsonl:
+    with open(FLAGS.results_jsonl, "a") as f:
+      f.write(json.dumps(report.compact(result)) + "\n")
   if not result["passed"]:
     sys.exit(1)
 

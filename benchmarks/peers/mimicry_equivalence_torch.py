@@ -59,6 +59,7 @@ _stub("torch.utils.tensorboard", SummaryWriter=_NoSummaryWriter)
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import torch
 from torch_mimicry.nets import sngan, ssgan
+from torch_mimicry.training import metric_log
 from torch_mimicry.training import trainer as trainer_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -152,13 +153,95 @@ def _record_updates(out, record_updates, net_g, net_d, opt_g, opt_d):
   wrap(opt_g, net_g, "G", net_d, "D")
 
 
+class _NoStep:
+  """An optimizer whose step leaves the parameters alone (their .grad is what is wanted)."""
+
+  def step(self):
+    pass
+
+
+def _state_before(out, j):
+  """mimicry's complete state (parameters and buffers, both nets) before update j, from the
+  initial state and what updates 0..j-1 recorded: {"G/name": array, "D/name": array}."""
+  state = {k[len("init/"):]: v for k, v in out.items() if k.startswith("init/")}
+  for i in range(j):
+    state.update({k[len(f"upd{i}/"):]: v for k, v in out.items()
+                  if k.startswith(f"upd{i}/")})
+  return state
+
+
+def _replay_update(out, model, n_dis, ngf, ndf, reals, latents, j, dtype):
+  """Update j's gradient again: mimicry's own train_step, on copies of its networks in its
+  fp32 state before the update, cast to `dtype`, with the same reals and latent, and an
+  optimizer that does not step. Returns ("D" or "G", {parameter: gradient}, [per ReLU call:
+  ("G" or "D", whether each input is > 0)]) (the ReLUs' inputs, before mimicry's in-place
+  ReLUs overwrite them)."""
+  make_g, make_d = MODELS[model]
+  t, i = divmod(j, n_dis + 1)
+  state = _state_before(out, j)
+  net_g, net_d = make_g(ngf=ngf), make_d(ndf=ndf)
+  signs = []
+  for prefix, net in (("G", net_g), ("D", net_d)):
+    net.load_state_dict({k[len(prefix) + 1:]: torch.from_numpy(np.array(v))
+                         for k, v in state.items() if k.startswith(prefix + "/")})
+    net.to(dtype).train()
+    for module in net.modules():
+      if isinstance(module, torch.nn.ReLU):
+        module.register_forward_pre_hook(
+            lambda module, inputs, prefix=prefix: signs.append(
+                (prefix, (inputs[0] > 0).numpy().copy())))
+  z = torch.from_numpy(latents[j]).to(dtype)
+  net_g.generate_images = lambda num_images, device=None: net_g(z)
+  batch = (torch.from_numpy(reals[t * n_dis + min(i, n_dis - 1)]).to(dtype),
+           torch.zeros(reals.shape[1], dtype=torch.long))
+  if i < n_dis:
+    tag, net = "D", net_d
+    net_d.train_step(real_batch=batch, netG=net_g, optD=_NoStep(),
+                     log_data=metric_log.MetricLog(), device=torch.device("cpu"))
+  else:
+    tag, net = "G", net_g
+    net_g.train_step(real_batch=batch, netD=net_d, optG=_NoStep(),
+                     log_data=metric_log.MetricLog(), device=torch.device("cpu"))
+  return tag, {name: p.grad.numpy().copy() for name, p in net.named_parameters()
+               if p.grad is not None}, signs
+
+
+def _float64_gradients(out, model, n_dis, ngf, ndf, reals, latents, updates):
+  """The gradient of each of the first `updates` recorded updates in float64
+  ("grad64_upd<j>/D/..."): `_replay_update` in float64, the exact gradient of mimicry's fp32
+  state to ~1e-15, so that how far each side's fp32 gradient is from it is that side's
+  rounding. The same replay in float32 must give mimicry's recorded gradient bit for bit
+  ("replay32_err_upd<j>": the largest difference, 0 if the replay is mimicry's step), and
+  "relu_flips64_upd<j>" counts the ReLU inputs whose sign differs between float32 and
+  float64, [in G's ReLUs, in D's]: where ReLU's derivative jumps from 0 to 1 within rounding
+  (G's count only when G steps: in D's step G's ReLUs only make the fakes, continuously)."""
+  grads = {}
+  for j in range(updates):
+    tag, g32, signs32 = _replay_update(out, model, n_dis, ngf, ndf, reals, latents, j,
+                                       torch.float32)
+    _, g64, signs64 = _replay_update(out, model, n_dis, ngf, ndf, reals, latents, j,
+                                     torch.float64)
+    grads[f"replay32_err_upd{j}"] = np.array(max(
+        float(np.abs(g - out[f"opt_upd{j}/{tag}/{name}/exp_avg"]).max())
+        for name, g in g32.items()))
+    flips = {"G": 0, "D": 0}
+    for (net, a), (_, b) in zip(signs32, signs64):
+      flips[net] += int((a != b).sum())
+    grads[f"relu_flips64_upd{j}"] = np.array(
+        [flips["G"] if tag == "G" else 0, flips["D"]], np.int64)
+    grads.update({f"grad64_upd{j}/{tag}/{name}": g for name, g in g64.items()})
+  return grads
+
+
 def run(model, n_dis, g_steps, batch_size, seed, ngf, ndf, lr_decay, threads, snapshots=(),
-        perturb=0.0, record_updates=0):
+        perturb=0.0, record_updates=0, float64_updates=0):
   """Trains mimicry's model; returns the .npz dict (arrays and a JSON "meta" string).
 
   `snapshots`: G steps after which every parameter is also recorded ("step<k>/G/..."), for
-  the growth of the difference. `perturb`: see _perturb (after the initial state is saved).
-  `record_updates`: see _record_updates.
+  the growth of the difference. `perturb`: see _perturb (after the initial state is saved;
+  the state after it is saved as "start/...").
+  `record_updates`: see _record_updates. `float64_updates`: see _float64_gradients (at most
+  `record_updates`).
   """
   torch.set_num_threads(threads)
   torch.manual_seed(seed)
@@ -169,6 +252,8 @@ def run(model, n_dis, g_steps, batch_size, seed, ngf, ndf, lr_decay, threads, sn
   out.update(_state("init/D", net_d, None))
   if perturb:
     _perturb((net_g, net_d), perturb, seed)
+    out.update(_state("start/G", net_g, None))
+    out.update(_state("start/D", net_d, None))
   generator = torch.Generator().manual_seed(seed + 1)
   num_batches = n_dis * g_steps
   reals = torch.rand(num_batches * batch_size, 3, 32, 32, generator=generator) * 2 - 1
@@ -222,11 +307,15 @@ def run(model, n_dis, g_steps, batch_size, seed, ngf, ndf, lr_decay, threads, sn
   out["g_losses"] = np.array(recorder.steps["g"], np.float64)  # [G steps, parts]
   if recorder.rotation_labels:
     out["rotation_labels"] = np.stack(recorder.rotation_labels)
+  float64_updates = min(float64_updates, record_updates, g_steps * (n_dis + 1))
+  out.update(_float64_gradients(out, model, n_dis, ngf, ndf, out["reals"],
+                                out["latents"], float64_updates))
   meta = {"model": model, "n_dis": n_dis, "g_steps": g_steps, "batch_size": batch_size,
           "seed": seed, "ngf": ngf, "ndf": ndf, "lr_decay": lr_decay, "lr": LR,
           "betas": BETAS, "torch": torch.__version__, "threads": threads,
           "snapshots": sorted(snapshots), "perturb": perturb,
-          "record_updates": min(record_updates, g_steps * (n_dis + 1))}
+          "record_updates": min(record_updates, g_steps * (n_dis + 1)),
+          "float64_updates": float64_updates}
   out["meta"] = np.array(json.dumps(meta))
   return out
 
@@ -249,6 +338,9 @@ def main():
                       help="Relative N(0, 1) change of every initial weight (noise floor).")
   parser.add_argument("--record_updates", type=int, default=0,
                       help="Record the state after each of the first N optimizer updates.")
+  parser.add_argument("--float64_updates", type=int, default=0,
+                      help="Also compute the gradient of each of the first N recorded "
+                      "updates in float64, from mimicry's fp32 state before it.")
   parser.add_argument("--output", required=True, help="The .npz to write.")
   args = parser.parse_args()
   for name in ("n_dis", "g_steps", "batch_size", "ngf", "ndf", "threads"):
@@ -264,9 +356,12 @@ def main():
     parser.error(f"--snapshots must lie in 1..{args.g_steps}, got {args.snapshots!r}.")
   if args.record_updates < 0:
     parser.error(f"--record_updates must be >= 0, got {args.record_updates}.")
+  if not 0 <= args.float64_updates <= args.record_updates:
+    parser.error(f"--float64_updates must lie in 0..--record_updates ({args.record_updates}), "
+                 f"got {args.float64_updates}.")
   out = run(args.model, args.n_dis, args.g_steps, args.batch_size, args.seed, args.ngf,
             args.ndf, args.lr_decay, args.threads, snapshots, args.perturb,
-            args.record_updates)
+            args.record_updates, args.float64_updates)
   np.savez(args.output, **out)
   print(json.dumps(dict(json.loads(str(out["meta"])), output=args.output)), flush=True)
 

@@ -17,6 +17,7 @@ from compare_ssgan.architectures import ops
 NORMALIZATIONS = ("none", "batch_norm", "conditional_batch_norm",
                   "self_modulated_batch_norm")
 CONDITIONAL_GAINS = ("one_plus_linear", "linear")
+MOMENTS = ("one_pass", "two_pass")
 
 
 class StandardizeBatch(keras.layers.Layer):
@@ -37,15 +38,21 @@ class StandardizeBatch(keras.layers.Layer):
     unbiased_moving_variance: The moving variance follows the unbiased batch
       variance (times n / (n - 1), n values per channel), as PyTorch's
       BatchNorm does; the batch is always normalised by the biased one.
+    moments: "one_pass" (compare_gan's: var = E[x^2] - E[x]^2, one all-reduce of
+      both across replicas) or "two_pass" (var = E[(x - E[x])^2], as PyTorch's
+      BatchNorm: a second all-reduce across replicas, and no cancellation in
+      fp32 when a channel's mean is large against its spread). Equal in exact
+      arithmetic; they differ in rounding only.
   """
 
   def __init__(self, decay, epsilon, use_cross_replica_mean,
-               unbiased_moving_variance=False, **kwargs):
+               unbiased_moving_variance=False, moments="one_pass", **kwargs):
     super().__init__(**kwargs)
     self.decay = decay
     self.epsilon = epsilon
     self.use_cross_replica_mean = use_cross_replica_mean
     self.unbiased_moving_variance = unbiased_moving_variance
+    self.moments = moments
     self.accumulated = None  # Batches averaged so far while accumulating (see below).
 
   def build(self, input_shape):
@@ -72,8 +79,15 @@ class StandardizeBatch(keras.layers.Layer):
   def _batch_moments(self, x):
     axes = list(range(len(x.shape) - 1))
     mean = tf.reduce_mean(x, axis=axes)
-    mean_sq = tf.reduce_mean(tf.square(x), axis=axes)
     ctx = self._synchronized()
+    if self.moments == "two_pass":
+      if ctx is not None:
+        mean = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, mean)
+      variance = tf.reduce_mean(tf.square(x - mean), axis=axes)
+      if ctx is not None:
+        variance = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, variance)
+      return mean, variance
+    mean_sq = tf.reduce_mean(tf.square(x), axis=axes)
     if ctx is not None:
       # The "parallel" formula: global E[x] and E[x^2] as the mean over
       # replicas (equal per-replica batches), var = E[x^2] - E[x]^2.
@@ -143,16 +157,18 @@ def standing_statistics(network, inputs):
 
 @gin.configurable("standardize_batch",
                   allowlist=["decay", "epsilon", "use_cross_replica_mean",
-                             "unbiased_moving_variance"])
+                             "unbiased_moving_variance", "moments"])
 def make_standardize_batch(decay=0.9, epsilon=1e-5,
                            use_cross_replica_mean=None,
-                           unbiased_moving_variance=False, name="standardize"):
+                           unbiased_moving_variance=False, moments="one_pass",
+                           name="standardize"):
   """The BN core with the gin-configured settings (see StandardizeBatch)."""
   validate.number("standardize_batch.decay", decay, minimum=0, maximum=1, max_inclusive=False)
   validate.number("standardize_batch.epsilon", epsilon, minimum=0, min_inclusive=False)
   validate.boolean("standardize_batch.unbiased_moving_variance", unbiased_moving_variance)
+  validate.choice("standardize_batch.moments", moments, MOMENTS)
   return StandardizeBatch(decay, epsilon, use_cross_replica_mean,
-                          unbiased_moving_variance, name=name)
+                          unbiased_moving_variance, moments, name=name)
 
 
 def _per_example(t, rank):

@@ -41,10 +41,12 @@ def standardize(x, axes):
   return (x - x.mean(axes)) / np.sqrt(x.var(axes) + EPS)
 
 
-def check_batch_norm(sync):
-  """sync=None (auto) must synchronize; sync=False keeps local moments."""
+def check_batch_norm(sync, moments="one_pass"):
+  """sync=None (auto) must synchronize; sync=False keeps local moments; under either
+  formula for the moments."""
   gin.clear_config()
   gin.bind_parameter("standardize_batch.use_cross_replica_mean", sync)
+  gin.bind_parameter("standardize_batch.moments", moments)
   rng = np.random.default_rng(0)
   x = (rng.normal(size=(8, 4, 4, 3)) * [1.0, 3.0, 0.5] + [0.0, 5.0, -2.0])
   x[4:] += 3.0  # Make the two replicas' batches differ.
@@ -59,7 +61,7 @@ def check_batch_norm(sync):
   else:
     want = np.concatenate([standardize(x[:4], axes), standardize(x[4:], axes)])
     assert not np.allclose(out, standardize(x, axes), atol=1e-2)
-  np.testing.assert_allclose(out, want, atol=1e-4, err_msg=f"sync={sync}")
+  np.testing.assert_allclose(out, want, atol=1e-4, err_msg=f"sync={sync}, {moments}")
   # Mean aggregation of the replicas' updates; with sync they are identical.
   halves = [x[:4].var(axes), x[4:].var(axes)]
   var = x.var(axes) if sync is None else np.mean(halves, axis=0)
@@ -113,8 +115,9 @@ def check_spectral_norm_in_replica_context():
 
 
 if __name__ == "__main__":
-  check_batch_norm(sync=None)
-  check_batch_norm(sync=False)
+  for formula in normalization.MOMENTS:
+    check_batch_norm(sync=None, moments=formula)
+    check_batch_norm(sync=False, moments=formula)
   check_generator_matches_full_batch()
   check_spectral_norm_in_replica_context()
   multi_replica.report(STRATEGY)

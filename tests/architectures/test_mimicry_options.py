@@ -1,5 +1,6 @@
 """The architecture options that compute what torch-mimicry computes: the DBlock shortcut
-after the in-place ReLU, and BN's unbiased running variance (defaults unchanged)."""
+after the in-place ReLU, BN's unbiased running variance and its two-pass moments (defaults
+unchanged)."""
 import gin
 import numpy as np
 import pytest
@@ -61,3 +62,22 @@ def test_unbiased_moving_variance_is_pytorchs_running_var():
   with pytest.raises(ValueError, match="at least 2 values per channel"):
     normalization.make_standardize_batch(unbiased_moving_variance=True)(
         x[:1, :1, :1], training=True)
+
+
+def test_two_pass_moments_are_exact_where_one_pass_cancels():
+  # A channel whose mean is large against its spread: E[x^2] - E[x]^2 loses the variance's
+  # digits in fp32, E[(x - E[x])^2] keeps them (the float64 variance is the reference).
+  x = (RNG.normal(size=[8, 4, 4, 2]) * [1.0, 0.01] + [0.0, 30.0]).astype(np.float32)
+  exact = x.astype(np.float64).var(axis=(0, 1, 2))
+  layers = {formula: normalization.make_standardize_batch(moments=formula, decay=0.0)
+            for formula in normalization.MOMENTS}
+  variance = {}
+  for formula, layer in layers.items():
+    layer(x, training=True)  # decay 0: the moving variance is the batch variance.
+    variance[formula] = layer.moving_variance.numpy().astype(np.float64)
+  np.testing.assert_allclose(variance["two_pass"], exact, rtol=1e-4)
+  assert abs(variance["one_pass"][1] - exact[1]) > 100 * abs(variance["two_pass"][1] - exact[1])
+  np.testing.assert_allclose(variance["one_pass"][0], exact[0], rtol=1e-4)  # Mean 0: equal.
+  assert normalization.make_standardize_batch().moments == "one_pass"  # compare_gan's.
+  with pytest.raises(ValueError, match="standardize_batch.moments.*'two_pass'"):
+    normalization.make_standardize_batch(moments="welford")

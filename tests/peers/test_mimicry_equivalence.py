@@ -9,10 +9,13 @@ up: the D updates then agree to rounding. A control (one deliberate change on th
 must fail by far more than the tolerance. Small networks (width 32), batch 16, 3 G steps
 of 2 D steps: 9 updates.
 """
+import json
+
 import numpy as np
 import pytest
 
 from benchmarks.peers import mimicry_equivalence as meq
+from benchmarks.peers import mimicry_equivalence_report as report
 
 SIZE = {"n_dis": 2, "g_steps": 3, "batch_size": 16, "ngf": 32, "ndf": 32, "seed": 0}
 # Teacher-forced D updates: the relative L2 difference of each update w_after - w_before.
@@ -53,6 +56,12 @@ def test_each_update_is_mimicrys_and_a_control_is_not(recorded):
 
   _, wrong = meq.equivalence(arrays, control=control)
   assert _forced(wrong)["D_delta_rel_l2"] >= 100 * TOLERANCE
+
+  # The results file's lines (JSON) and their table: one row per run, the control's failing.
+  lines = [json.loads(json.dumps(report.compact(r))) for r in (ours, wrong)]
+  rows = report.results_table(lines).splitlines()[2:]
+  assert [row.split(" | ")[2:4] for row in rows] == [["none", "–"], [control, "–"]]
+  assert rows[1].endswith("| no |")
 
 
 def test_the_state_map_covers_every_tensor_of_both_sides(recorded):
