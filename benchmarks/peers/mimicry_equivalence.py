@@ -250,18 +250,17 @@ def teacher_forced(strategy, gan, pairs, arrays, limit=None):
     _advance(state, arrays, j)
     optimizer = gan.d_optimizer if net == "D" else gan.g_optimizer
     theirs = lambda p: p.to_ours(state[p.theirs])
+    # With beta_1 = 0, Adam's m after the update is the update's gradient.
+    grad_ours = lambda p: diffs.optimizer_slot(optimizer, p.variable, "exp_avg").numpy()
+    grad_theirs = lambda p: p.to_ours(state[f"opt_{p.slot_of}/exp_avg"])
     row = {"index": j, "net": net,
            "weights": diffs.by_kind(stepped, lambda p: p.variable.numpy(), theirs),
            "delta": diffs.by_kind(stepped, lambda p: p.variable.numpy() - before[p.theirs],
-                                      lambda p: theirs(p) - before[p.theirs]),
-           "grad": diffs.by_kind(
-               stepped, lambda p: diffs.optimizer_slot(optimizer, p.variable, "exp_avg").numpy(),
-               lambda p: p.to_ours(state[f"opt_{p.slot_of}/exp_avg"]))}
+                                  lambda p: theirs(p) - before[p.theirs]),
+           "grad": diffs.by_kind(stepped, grad_ours, grad_theirs)}
     for kind in ("u", "bn_var"):
       row[kind] = max(diffs.difference(p.variable.numpy(), theirs(p))["max_rel"]
                       for p in pairs if p.kind == kind)
-    grad_ours = lambda p: diffs.optimizer_slot(optimizer, p.variable, "exp_avg").numpy()
-    grad_theirs = lambda p: p.to_ours(state[f"opt_{p.slot_of}/exp_avg"])
     grad64 = None
     if f"grad64_upd{j}/{stepped[0].slot_of}" in arrays:
       grad64 = lambda p, j=j: p.to_ours(arrays[f"grad64_upd{j}/{p.slot_of}"])
@@ -398,8 +397,13 @@ def define_flags():
 def main(argv):
   del argv
   if FLAGS.table:
-    with open(FLAGS.table) as f:
-      print(report.results_table([json.loads(line) for line in f if line.strip()]))
+    try:
+      with open(FLAGS.table) as f:
+        results = [json.loads(line) for line in f if line.strip()]
+      print(report.results_table(results))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+      raise app.UsageError(f"--table={FLAGS.table}: not a --results_jsonl file of this "
+                           f"harness ({type(e).__name__}: {e}).") from e
     return
   tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
   if FLAGS.snapshots == ["all"]:

@@ -15,6 +15,7 @@ non-square or non-symmetric `sigma`, non-finite values, or an unknown `resize`.
 
 import dataclasses
 import io
+import tokenize
 import zipfile
 import zlib
 from typing import Optional
@@ -80,7 +81,9 @@ def _arrays(path):
   try:
     with np.load(data, allow_pickle=False) as npz:
       return {name: npz[name] for name in npz.files}
-  except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+  # A damaged array header fails in numpy's header parser (TokenError, SyntaxError).
+  except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, tokenize.TokenError,
+          SyntaxError) as e:
     raise ValueError(f"{path} is a damaged .npz file ({type(e).__name__}: {e}).") from e
 
 

@@ -184,6 +184,13 @@ def test_files_that_are_not_npz_are_refused(tmp_path):
     f.write(b"\xff" * 64)  # Inside mu's zeros: the zip member's CRC no longer matches.
   with pytest.raises(ValueError, match=rf"{damaged} is a damaged .npz file"):
     stats_file.read(damaged, "clean")
+  header = _write(tmp_path, name="header.npz", mu=_MU, sigma=_EYE)
+  with open(header, "r+b") as f:
+    f.seek(100)
+    f.write(b"\0" * 300)  # mu's array header: numpy's header parser fails on it.
+  assert stats_file.is_statistics_file(header)
+  with pytest.raises(ValueError, match=rf"{header} is a damaged .npz file"):
+    stats_file.read(header, "clean")
 
 
 def test_a_bad_stated_resize_is_refused(tmp_path):
