@@ -146,7 +146,8 @@ def group_cells(runs, use_study_plan):
     for run in runs:
       study = (run.record or {}).get("study")
       for name, tables in (study or {}).get("cells", {}).items():
-        cells.setdefault(name, CellRuns(name, tables, len(study["seeds"]), []))
+        seeds = study.get("cell_seeds", {}).get(name, study["seeds"])
+        cells.setdefault(name, CellRuns(name, tables, len(seeds), []))
   for run in runs:
     tables = (run.record or {}).get("tables", {})
     cells.setdefault(run.cell, CellRuns(run.cell, tables, 0, [])).runs.append(run)

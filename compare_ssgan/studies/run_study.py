@@ -35,6 +35,7 @@ def main(argv):
       for spec in specs:
         print(shlex.join(spec.command))
       return
+    runner.refresh_plans(study, runner.run_specs(study, FLAGS.root))  # Every cell's runs.
     failures = runner.run_study(study, specs)
   except (study_file.StudyError, runner.RunDirConflict) as e:
     sys.exit(f"Error: {e}")

@@ -45,12 +45,18 @@ class RunSpec:
 
   def record(self, study):
     """What study.json says of the run (without its outcome)."""
-    return {"study": {"name": study.name, "seeds": study.seeds,
-                      "cells": {c.name: c.tables for c in study.cells}},
-            "cell": self.cell.name, "seed": self.seed, "tables": self.cell.tables,
+    return {**plan(study, self.cell), "cell": self.cell.name, "seed": self.seed,
             "configs": self.cell.configs + study.shared_configs,
             "bindings": self.cell.bindings + [f"Trainer.seed={self.seed}"],
             "command": self.command}
+
+
+def plan(study, cell):
+  """The part of a run's study.json that the study file's later edits may change."""
+  return {"study": {"name": study.name, "seeds": study.seeds,
+                    "cells": {c.name: c.tables for c in study.cells},
+                    "cell_seeds": {c.name: c.seeds for c in study.cells}},
+          "tables": cell.tables}
 
 
 def main_command(python, model_dir, configs, bindings, mode="train_and_eval"):
@@ -80,7 +86,7 @@ def run_specs(study, root, only=None, python=sys.executable):
   specs = []
   for seed in study.seeds:
     for cell in study.cells:
-      if only and cell.name not in only:
+      if (only and cell.name not in only) or seed not in cell.seeds:
         continue
       model_dir = os.path.join(root, study.name, cell.name, _SEED_DIR.format(seed))
       command = main_command(python, model_dir, cell.configs + study.shared_configs,
@@ -209,6 +215,19 @@ def _format_secs(secs):
   minutes, seconds = divmod(int(round(secs)), 60)
   hours, minutes = divmod(minutes, 60)
   return f"{hours:d}:{minutes:02d}:{seconds:02d}"
+
+
+def refresh_plans(study, specs):
+  """Rewrites the plan (plan()) in the study.json of every started run of `specs` that the
+  study file has gained cells, seeds or tables since: its command, hence the run, is the
+  same, and reports read the plan from there."""
+  for spec in specs:
+    record = read_record(spec.model_dir)
+    if record is None or record["command"][1:] != spec.command[1:]:
+      continue  # Not started, or another run's (check_run_dir refuses it).
+    current = dict(record, **plan(study, spec.cell))
+    if current != record:
+      _write_record(spec.model_dir, current)
 
 
 def run_study(study, specs, launch_fn=launch, clock=time.monotonic, out=print):

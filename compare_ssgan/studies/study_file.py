@@ -6,11 +6,14 @@
   study.cells = [
       {"name": "uncond", "configs": ["gin_configs/demo/uncond_gan.gin"], "bindings": [],
        "tables": {"ssgan_table1": ("Fashion-MNIST", "Uncond-GAN")}},
+      {"name": "cond", "configs": ["gin_configs/demo/cond_gan.gin"], "seeds": [0, 1]},
   ]
 
 The file is read with gin's parser alone (literals only), never into gin's global config,
 so it cannot mix with a run's gin. A cell's "tables" place it in report tables as
-(row, column); each table's rows and columns come in order of first appearance.
+(row, column); each table's rows and columns come in order of first appearance. A cell's
+"seeds" (default: study.seeds) runs it at some of the study's seeds only, so that cells can
+share the baseline's seeds at different counts.
 """
 import dataclasses
 import re
@@ -26,7 +29,7 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # One directory name.
 _REQUIRED_KEYS = ("name", "seeds", "cells")
 _OPTIONAL_KEYS = {"shared_configs": []}
 _CELL_REQUIRED_KEYS = ("name", "configs")
-_CELL_OPTIONAL_KEYS = {"bindings": [], "tables": {}}
+_CELL_OPTIONAL_KEYS = {"bindings": [], "tables": {}, "seeds": None}
 
 
 class StudyError(ValueError):
@@ -39,6 +42,7 @@ class Cell:
   configs: List[str]
   bindings: List[str]
   tables: Dict[str, Tuple[str, str]]  # {table: (row, column)}
+  seeds: List[int]  # Some or all of the study's seeds, in the study's order.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +122,7 @@ def _validated(path, values):
   if not isinstance(cells_value, (list, tuple)) or not cells_value:
     raise StudyError(f"{path}: study.cells must be a non-empty list of dicts; got "
                      f"{cells_value!r}.")
-  cells = [_cell(path, index, value) for index, value in enumerate(cells_value)]
+  cells = [_cell(path, index, value, seeds) for index, value in enumerate(cells_value)]
   names = [cell.name for cell in cells]
   duplicates = sorted({n for n in names if names.count(n) > 1})
   if duplicates:
@@ -151,7 +155,7 @@ def _config_files(path, key, value):
   return files
 
 
-def _cell(path, index, value):
+def _cell(path, index, value, study_seeds):
   where = f"study.cells[{index}]"
   if not isinstance(value, dict):
     raise StudyError(f"{path}: {where} must be a dict; got {value!r}.")
@@ -177,7 +181,16 @@ def _cell(path, index, value):
         or len(position) != 2 or not all(isinstance(p, str) and p for p in position)):
       raise StudyError(f"{path}: {where}['tables'] entry {table!r}: {position!r} must map a "
                        "table name to a (row, column) pair of non-empty strings.")
-  return Cell(name, configs, bindings, {t: tuple(p) for t, p in tables.items()})
+  seeds = value.get("seeds")
+  if seeds is None:
+    seeds = study_seeds
+  elif (not isinstance(seeds, (list, tuple)) or not seeds or
+        not all(type(s) is int for s in seeds) or  # pylint: disable=unidiomatic-typecheck
+        len(set(seeds)) != len(seeds) or not set(seeds) <= set(study_seeds)):
+    raise StudyError(f"{path}: {where}['seeds'] must be a non-empty list of distinct seeds "
+                     f"from study.seeds {list(study_seeds)}; got {seeds!r}.")
+  return Cell(name, configs, bindings, {t: tuple(p) for t, p in tables.items()},
+              [s for s in study_seeds if s in seeds])
 
 
 def table_layouts(study_or_tables):

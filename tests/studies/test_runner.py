@@ -13,6 +13,7 @@ import pytest
 # main's flags share absl's registry with the runner's: the runner must not need them.
 from compare_ssgan import main  # pylint: disable=unused-import
 from compare_ssgan import run_dir
+from compare_ssgan.studies import collect
 from compare_ssgan.studies import run_study as run_cli
 from compare_ssgan.studies import runner
 from compare_ssgan.studies import study_file
@@ -90,6 +91,38 @@ def test_a_study_killed_mid_run_and_restarted_neither_repeats_nor_loses_a_run(tm
   assert lines[-1].startswith("[study micro] 4/4 runs done; elapsed ")
   assert runner.run_study(study, specs, launch_fn=fake, out=lines.append) == []
   assert len(fake.started) == 5
+
+
+_GROWN_STUDY = STUDY.replace(
+    '{"name": "b", "configs": ["gin_configs/demo/ssgan.gin"]},',
+    '{"name": "b", "configs": ["gin_configs/demo/ssgan.gin"]},\n'
+    '    {"name": "c", "configs": ["gin_configs/demo/cond_gan.gin"], "seeds": [1],\n'
+    '     "tables": {"t": ("row", "C")}},')
+
+
+def test_a_cell_runs_at_its_own_seeds_and_a_grown_study_updates_the_finished_runs_plans(
+    tmp_path):
+  study = _study(tmp_path)
+  root = str(tmp_path / "runs")
+  fake = FakeMain()
+  assert runner.run_study(study, runner.run_specs(study, root), launch_fn=fake,
+                          out=lambda line: None) == []
+  grown = _study(tmp_path, _GROWN_STUDY)
+  assert grown.cell("c").seeds == [1] and grown.cell("a").seeds == [0, 1]
+  specs = runner.run_specs(grown, root, only=["c"])
+  assert [(s.cell.name, s.seed) for s in specs] == [("c", 1)]
+  runner.refresh_plans(grown, runner.run_specs(grown, root))
+  assert runner.run_study(grown, specs, launch_fn=fake, out=lambda line: None) == []
+  assert fake.started[4:] == [("c", "seed_1")]
+  for spec in runner.run_specs(grown, root):  # The earlier runs now carry the grown plan.
+    record = runner.read_record(spec.model_dir)
+    assert record["done"] and record["study"]["cell_seeds"] == {"a": [0, 1], "b": [0, 1],
+                                                                "c": [1]}
+    assert record["study"]["cells"]["c"] == {"t": ["row", "C"]}
+  cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(
+      os.path.join(root, "micro"))], use_study_plan=True)
+  assert [(c.name, c.planned, len(c.runs)) for c in cells] == [("a", 2, 2), ("b", 2, 2),
+                                                               ("c", 1, 1)]
 
 
 def test_a_failing_run_is_reported_and_the_others_go_on(tmp_path):
@@ -178,6 +211,12 @@ def test_dry_run_prints_the_commands_and_touches_nothing(tmp_path, capsys):
      r"Cells 'a' and 'b' both sit at table 't', row 'r', column 'c'"),
     ("study.name = 'x'\nstudy.seeds = @seeds()\nstudy.cells = []", r"@seeds is not allowed"),
     ("Trainer.seed = 1", r"expected `study.<key> = value`, got 'Trainer.seed'"),
+    *((f"study.name = 'x'\nstudy.seeds = [0, 1]\nstudy.cells = [{{'name': 'a', 'configs': "
+       f"['gin_configs/demo/ssgan.gin'], 'seeds': {seeds}}}]",
+       r"study.cells\[0\] \('a'\)\['seeds'\] must be a non-empty list of distinct seeds "
+       r"from study.seeds \[0, 1\]; got " + got)
+      for seeds, got in [("[2]", r"\[2\]"), ("[]", r"\[\]"), ("[1, 1]", r"\[1, 1\]"),
+                         ("1", "1"), ("[[0]]", r"\[\[0\]\]")]),
 ])
 def test_bad_study_files_are_named(tmp_path, text, error):
   with pytest.raises(study_file.StudyError, match=error):
