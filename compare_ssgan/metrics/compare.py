@@ -263,6 +263,9 @@ def _check_options(real, fake, metrics, num_samples, float_range, resize=None,
     raise ValueError("--fake is needed, unless --save_real_stats is given.")
   if save_real_stats and not save_real_stats.endswith(".npz"):
     raise ValueError(f"--save_real_stats={save_real_stats} must name an .npz file.")
+  if save_real_stats and os.path.exists(save_real_stats):
+    raise ValueError(f"--save_real_stats={save_real_stats} exists already; it is not "
+                     "overwritten. Remove it or name another file.")
   for role, path in (("real", real), ("fake", fake)):
     if path is not None:
       _locate(path, f"--{role}={path}")
@@ -419,7 +422,7 @@ def define_flags():
   flags.DEFINE_enum("resize", None, preprocess.RESIZES, "Resize protocol (default: "
                     f"{preprocess.COMPARE_GAN}, or the one a statistics --real records).")
   flags.DEFINE_string("save_real_stats", None, "Write the real set's statistics (mu, sigma) "
-                      "to this .npz.")
+                      "to this new .npz (an existing file is refused).")
   flags.DEFINE_boolean("jit_compile", False, "Compile Inception with XLA.")
   flags.DEFINE_multi_string("gin_bindings", [], "Metric knobs, e.g. 'kid.block_size = 500' "
                             "or 'inception_score.splits = 10'.")

@@ -323,4 +323,10 @@ def test_command_exports_the_real_statistics_alone(tmp_path, built):
   assert stats_file.read(saved).resize == "clean"
   with pytest.raises(app.UsageError, match=r"--resize must be one of \('compare_gan', "
                      r"'clean'\); got 'area'"):
-    _run(_options(real, None, save_real_stats=saved, resize="area"))
+    _run(_options(real, None, save_real_stats=str(tmp_path / "new.npz"), resize="area"))
+  before = open(saved, "rb").read()
+  calls = len(built)
+  with pytest.raises(app.UsageError, match=f"--save_real_stats={saved} exists already; it "
+                     "is not overwritten"):
+    _run(_options(real, None, save_real_stats=saved))
+  assert open(saved, "rb").read() == before and len(built) == calls  # Refused up front.
