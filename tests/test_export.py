@@ -16,7 +16,7 @@ from compare_ssgan.architectures import normalization
 from compare_ssgan.evaluation import evaluator
 from compare_ssgan.evaluation import job
 from compare_ssgan.gans import latents
-from compare_ssgan.metrics import compare
+from compare_ssgan.metrics import image_sets
 from tests.training import helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -127,7 +127,7 @@ def test_the_evaluator_the_sample_mode_and_an_export_draw_the_same_fakes(ema_run
   other_batches, _ = export.sample(export_dir, 5, seed=3, batch_size=5)
   assert np.abs(other_seed - scored).max() > 1e-3
   assert np.abs(other_batches - scored).max() > 1e-3
-  count, batches = compare.image_set(str(tmp_path / "run.npz"), batch_size=4)
+  count, batches = image_sets.image_set(str(tmp_path / "run.npz"), batch_size=4)
   assert count == 5 and sum(len(b) for b in batches) == 5
 
 

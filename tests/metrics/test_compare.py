@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from compare_ssgan.metrics import compare
+from compare_ssgan.metrics import image_sets
 from compare_ssgan.metrics import scores
 
 
@@ -43,7 +44,7 @@ def test_image_sets_from_folders_and_npz(tmp_path):
   for path, expected in ((tmp_path / "rgb", rgb),
                          (tmp_path / "gray", np.repeat(gray, 3, -1)),
                          (tmp_path / "set.npz", rgb)):
-    count, batches = compare.image_set(str(path), batch_size=3)
+    count, batches = image_sets.image_set(str(path), batch_size=3)
     got = np.concatenate(list(batches))
     assert count == len(expected)
     np.testing.assert_array_equal(got, expected.astype(np.float32) / 255)
@@ -51,18 +52,18 @@ def test_image_sets_from_folders_and_npz(tmp_path):
 
 def test_bad_image_sets(tmp_path):
   with pytest.raises(FileNotFoundError):
-    compare.image_set(str(tmp_path / "nothing"))
+    image_sets.image_set(str(tmp_path / "nothing"))
   os.makedirs(tmp_path / "empty")
   with pytest.raises(ValueError, match="no"):
-    compare.image_set(str(tmp_path / "empty"))
+    image_sets.image_set(str(tmp_path / "empty"))
   _write_pngs(str(tmp_path / "mixed"), [np.zeros((4, 4, 3), np.uint8)])
   Image.fromarray(np.zeros((5, 4, 3), np.uint8)).save(tmp_path / "mixed" /
                                                        "z.png")
   with pytest.raises(ValueError, match="differ in size"):
-    list(compare.image_set(str(tmp_path / "mixed"))[1])
+    list(image_sets.image_set(str(tmp_path / "mixed"))[1])
   np.savez(tmp_path / "two.npz", a=np.zeros(3), b=np.zeros(3))
   with pytest.raises(ValueError, match="exactly one array"):
-    compare.image_set(str(tmp_path / "two.npz"))
+    image_sets.image_set(str(tmp_path / "two.npz"))
 
 
 def test_compare_matches_direct_computation(tmp_path):
@@ -117,7 +118,7 @@ def test_float_0_255_is_refused_naming_min_max_and_flag(tmp_path):
   real, _ = _uint8_pair(tmp_path)
   path = _set_of(tmp_path, "f255.npz", images=real.astype(np.float32))
   with pytest.raises(ValueError, match=r"\[0, 255\].*--float_range=255") as e:
-    compare.image_set(path)
+    image_sets.image_set(path)
   assert path in str(e.value)
 
 
@@ -127,7 +128,7 @@ def test_float_range_255_equals_uint8(tmp_path):
   as_float = _set_of(tmp_path, "f255.npz", images=real.astype(np.float32))
   assert _fid(as_float, fake, float_range=255) == _fid(as_uint8, fake)
   with pytest.raises(ValueError, match="--float_range .* got 100"):
-    compare.image_set(as_float, float_range=100)
+    image_sets.image_set(as_float, float_range=100)
 
 
 @pytest.mark.parametrize("value, match", [
@@ -141,7 +142,7 @@ def test_bad_float_values_are_refused(tmp_path, value, match):
   images[3, 0, 0, 0] = 1.0
   path = _set_of(tmp_path, "bad.npz", images=images)
   with pytest.raises(ValueError, match=match) as e:
-    compare.image_set(path)
+    image_sets.image_set(path)
   assert path in str(e.value)
 
 
@@ -157,7 +158,7 @@ def test_dataset_npz_key_selection_and_npy_read_the_same_images(tmp_path):
   assert _fid(named, fake_x, key="x") == expected  # --key names both sets'.
   assert _fid(_set_of(tmp_path, "set.npy", images=real), fake) == expected
   with pytest.raises(ValueError, match="no array 'z'.*'x', 'y'"):
-    compare.image_set(named + "#z")
+    image_sets.image_set(named + "#z")
 
 
 def test_compressed_npz_reads_like_a_plain_one(tmp_path):
@@ -187,7 +188,7 @@ def test_folder_mixing_gray_and_rgb_is_rgb_said_once(tmp_path, capsys):
   folder = str(tmp_path / "mixed")
   _write_pngs(folder, list(gray) + list(rgb))  # The first file is gray.
   capsys.readouterr()
-  count, batches = compare.image_set(folder)
+  count, batches = image_sets.image_set(folder)
   got = np.concatenate(list(batches))
   assert count == 3
   expected = np.concatenate([np.repeat(gray, 3, -1), rgb]) / np.float32(255)
@@ -201,7 +202,7 @@ def test_folder_with_undecodable_file_is_refused_up_front(tmp_path):
   _write_pngs(str(folder), [np.zeros((4, 4, 3), np.uint8)] * 2)
   (folder / "001.png").write_bytes((folder / "000.png").read_bytes()[:40])
   with pytest.raises(ValueError, match="1 of 2 files cannot be decoded") as e:
-    compare.image_set(str(folder))
+    image_sets.image_set(str(folder))
   assert str(folder / "001.png") in str(e.value)
 
 
@@ -255,7 +256,7 @@ def test_16_bit_png_folder_reads_as_tf_decodes_it(tmp_path):
   images = _sixteen_bit(3)
   folder = str(tmp_path / "sixteen")
   _write_16bit_pngs(folder, images)
-  _, batches = compare.image_set(folder)
+  _, batches = image_sets.image_set(folder)
   got = np.concatenate(list(batches))
   expected = np.stack([_tf_decode(os.path.join(folder, name), 3)
                        for name in sorted(os.listdir(folder))])
@@ -269,7 +270,7 @@ def test_16_bit_png_among_colour_files_reads_as_tf_decodes_it(tmp_path):
   _write_16bit_pngs(folder, _sixteen_bit(1))
   rgb = np.random.RandomState(7).randint(0, 256, (4, 5, 3), np.uint8)
   Image.fromarray(rgb).save(os.path.join(folder, "001.png"))
-  _, batches = compare.image_set(folder)
+  _, batches = image_sets.image_set(folder)
   got = np.concatenate(list(batches))
   np.testing.assert_array_equal(
       got[0], _tf_decode(os.path.join(folder, "000.png"), 3) / np.float32(255))
@@ -280,9 +281,9 @@ def test_3d_array_of_one_rgb_image_is_refused_saying_how_to_write_it(tmp_path):
   one_image = np.random.RandomState(8).randint(0, 256, (32, 32, 3), np.uint8)
   path = _set_of(tmp_path, "one.npz", images=one_image)
   with pytest.raises(ValueError, match=r"\(32, 32, 3\) is ambiguous") as e:
-    compare.image_set(path)
+    image_sets.image_set(path)
   assert path in str(e.value) and "images[None]" in str(e.value)
-  count, _ = compare.image_set(_set_of(tmp_path, "fixed.npz", images=one_image[None]))
+  count, _ = image_sets.image_set(_set_of(tmp_path, "fixed.npz", images=one_image[None]))
   assert count == 1
 
 
@@ -290,7 +291,7 @@ def test_3d_array_of_one_rgb_image_is_refused_saying_how_to_write_it(tmp_path):
 def test_3d_array_ending_in_a_channel_count_is_refused(tmp_path, last):
   path = _set_of(tmp_path, "a.npy", images=np.zeros((5, 6, last), np.uint8))
   with pytest.raises(ValueError, match="ambiguous"):
-    compare.image_set(path)
+    image_sets.image_set(path)
 
 
 class NoExtraction(PixelExtractor):
