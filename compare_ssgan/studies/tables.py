@@ -2,8 +2,9 @@
 
 Each table cell is "mean ± std (best B)" over the cell's complete runs, std with n - 1
 (sample std), best = the best seed's value (lowest FID/KID, highest probe accuracy);
-" n=k/N" is appended when only k of the N planned runs are complete, a cell with none is
-"missing (n=0/N)": numbers are never averaged over a different set of seeds silently.
+" n=k/N" is appended when only k of the N planned runs are complete; a cell with none is
+"not run (n=0/N)" (no run started) or "incomplete (n=0/N)" (runs started, none complete):
+numbers are never averaged over a different set of seeds silently.
 """
 import dataclasses
 import math
@@ -48,6 +49,10 @@ def run_value(run, metric, point):
   return min(finite, key=lambda item: (sign * item[1], item[0]))
 
 
+_NOT_RUN, _INCOMPLETE = "not run", "incomplete"
+_UNFINISHED = (_NOT_RUN, _INCOMPLETE)
+
+
 @dataclasses.dataclass
 class Stat:
   """A metric over the complete seeds of one cell."""
@@ -56,7 +61,8 @@ class Stat:
   planned: int
   values: Dict[Optional[int], float]  # {seed: value}
   steps: Dict[Optional[int], int]  # {seed: the step of its value}
-  # Why a cell with complete runs has no value: its runs do not compute the metric.
+  # Why a cell without a value has none: its runs do not compute the metric, or
+  # none is complete ("not run", "incomplete").
   unscored: str = ""
 
   @property
@@ -86,7 +92,7 @@ class Stat:
   def text(self):
     count = f"n={self.n}/{self.planned}"
     if not self.values:
-      return self.unscored or f"missing ({count})"
+      return f"{self.unscored} ({count})" if self.unscored in _UNFINISHED else self.unscored
     fmt = f".{decimals(self.metric)}f"
     if self.n == 1:
       shown = format(self.mean, fmt)
@@ -112,6 +118,8 @@ def stat(cell_runs, metric, point):
   if not values and cell_runs.complete():  # Complete runs without it: by design.
     probed = any(run.probe_blocks() for run in cell_runs.complete())
     unscored = "not scored (probe only)" if probed else "not scored"
+  elif not values:
+    unscored = _INCOMPLETE if cell_runs.runs else _NOT_RUN
   return Stat(metric, point, cell_runs.planned, values, steps, unscored)
 
 

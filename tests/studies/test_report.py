@@ -29,7 +29,7 @@ def test_paper_table_has_mean_sample_std_best_and_marks_missing_seeds(cells):
   assert _grid(cells, "t1_fid_final").text_rows() == [
       ["", "Uncond", "SS-GAN", "Cond"],
       ["C10", "40.00 ± 10.00 (best 30.00)", "22.00 ± 2.83 (best 20.00) n=2/3",
-       "missing (n=0/3)"]]
+       "not run (n=0/3)"]]
   assert _grid(cells, "t1_fid_best").text_rows()[1][1] == "35.00 ± 5.00 (best 30.00)"
   assert _grid(cells, "t1_kid_final").text_rows()[1][1:3] == [
       "0.2000 ± 0.1000 (best 0.1000)", "0.0300 ± 0.0141 (best 0.0200) n=2/3"]
@@ -134,3 +134,14 @@ def test_probe_only_runs_count_and_unstarted_runs_keep_their_cell(tmp_path):
   (cell,) = cells
   assert tables.stat(cell, "fid", "final").text() == "not scored (probe only)"
   assert tables.stat(cell, "probe_top1_block1", "final").text().startswith("0.700")
+
+
+def test_a_cell_whose_runs_are_unfinished_says_so(tmp_path):
+  root = str(tmp_path / "study")
+  synthetic.write_tree(root, {("uncond", 0): (True, {"fid": {0: 90.0, 20: 50.0}}),
+                              ("ssgan", 0): (False, {"fid": {0: 90.0}})})
+  cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
+                              use_study_plan=True)
+  texts = {cell.name: tables.stat(cell, "fid", "final").text() for cell in cells}
+  assert texts == {"uncond": "50.00 n=1/3", "ssgan": "incomplete (n=0/3)",
+                   "cond": "not run (n=0/3)"}
