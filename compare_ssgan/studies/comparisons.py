@@ -139,6 +139,18 @@ def compare(values_by_cell, baseline, metric):
   return found
 
 
+def format_p(p):
+  """A p-value to 3 decimals; "< 0.001" below that, "—" when there is none."""
+  if math.isnan(p):
+    return "—"
+  return "< 0.001" if p < 0.0005 else f"{p:.3f}"
+
+
+def _p_clause(p):
+  shown = format_p(p)
+  return shown if shown.startswith("<") else f"= {shown}"
+
+
 def sentence(comparison, unit, decimals):
   """The comparison in words, from its numbers alone."""
   fmt = f".{decimals}f"
@@ -148,7 +160,8 @@ def sentence(comparison, unit, decimals):
     return f"{head} ({comparison.reason}; no claim)."
   low, high = comparison.ci_t
   numbers = (f"{head}, 95 % CI [{low:{fmt}}, {high:{fmt}}] ({comparison.test}, "
-             f"n = {comparison.n}, p = {comparison.p:.3f}, Holm p = {comparison.p_holm:.3f})")
+             f"n = {comparison.n}, p {_p_clause(comparison.p)}, "
+             f"Holm p {_p_clause(comparison.p_holm)})")
   if comparison.detected:
     return f"{numbers}: the interval excludes 0."
   return f"{numbers}: the interval includes 0, so no difference was detected at this sample size."

@@ -58,7 +58,9 @@ def _comparison_markdown(found, baseline):
            "Per seed where the cells share seeds (paired t), else Welch's t; 95 % intervals "
            "from t and from a percentile bootstrap (10,000 resamples); p corrected over the "
            "cells by Holm's method; d: mean difference over the sd of the differences "
-           "(paired) or the pooled sd (Welch).", "",
+           "(paired) or the pooled sd (Welch). The sentences below use the t interval: with "
+           "few seeds the bootstrap one is too narrow (3 values have only 10 distinct "
+           "resamples).", "",
            "| cell | metric | difference | 95 % CI (t) | 95 % CI (bootstrap) | test, n | p "
            "| Holm p | d |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
   sentences = []
@@ -70,7 +72,7 @@ def _comparison_markdown(found, baseline):
                                else f"[{pair[0]:{fmt}}, {pair[1]:{fmt}}]")
       lines.append(f"| {c.cell} | {metric.upper()} | {c.difference:+{fmt}} | "
                    f"{interval(c.ci_t)} | {interval(c.ci_bootstrap)} | "
-                   f"{c.test or '—'}, {c.n} | {_number(c.p, 3)} | {_number(c.p_holm, 3)} | "
+                   f"{c.test or '—'}, {c.n} | {comparisons.format_p(c.p)} | {comparisons.format_p(c.p_holm)} | "
                    f"{_number(c.effect_size, 2)} |")
       sentences.append("- " + comparisons.sentence(c, metric.upper(), decimals))
   return "\n".join(lines + [""] + sentences)

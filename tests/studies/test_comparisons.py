@@ -25,7 +25,13 @@ def test_a_known_paired_difference_gives_scipys_interval_and_p_value():
   low, high = found.ci_bootstrap
   assert diffs.min() <= low < -10.0 < high <= diffs.max()
   assert found.detected
-  assert "the interval excludes 0" in comparisons.sentence(found, "FID", 2)
+  assert found.p < 0.0005 and comparisons.sentence(found, "FID", 2).endswith(
+      "(paired t, n = 5, p < 0.001, Holm p = —): the interval excludes 0.")  # Not corrected.
+
+
+def test_p_values_print_to_three_decimals_and_small_ones_as_a_bound():
+  assert [comparisons.format_p(p) for p in (0.0004999, 0.0005, 0.0123, 1.0, math.nan)] == [
+      "< 0.001", "0.001", "0.012", "1.000", "—"]
 
 
 def test_no_difference_is_said_so_and_one_seed_gets_no_interval():
