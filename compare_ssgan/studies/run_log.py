@@ -17,7 +17,7 @@ import re
 import time
 
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-_START_RE = re.compile(r"^# (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?!exit \d+ after )")
+_START_RE = re.compile(r"^# (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?!exit -?\d+ after )")
 _END_RE = re.compile(r"^# \d{4}-\d\d-\d\d \d\d:\d\d:\d\d exit (-?\d+) after ([0-9.]+) s$")
 _ABSL_RE = re.compile(r"^[IWEF](\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d+) ")
 

@@ -28,6 +28,9 @@ def test_each_attempt_ends_at_its_end_line_or_its_last_timestamp():
   assert run_log.attempt_seconds(_KILLED_ATTEMPT + _FINISHED_ATTEMPT) == [1500.5, 1200.5]
   assert run_log.attempt_seconds("# 2026-12-05 10:05:25 cmd\nno time here\n") == [None]
   assert run_log.attempt_seconds("output before any attempt\n") == []
+  # A run stopped by a signal exits with a negative status (subprocess's -15 for SIGTERM).
+  stopped = "# 2026-12-05 22:04:29 cmd\n# 2026-12-05 22:04:30 exit -15 after 0.7 s\n"
+  assert run_log.attempt_seconds(stopped) == [0.7]
 
 
 def test_launch_writes_an_end_line_with_the_status_and_time(tmp_path):
