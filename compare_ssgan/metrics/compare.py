@@ -34,7 +34,6 @@ import sys
 
 from absl import app
 from absl import flags
-import numpy as np
 
 from compare_ssgan import gin_files
 from compare_ssgan import scratch

@@ -7,7 +7,6 @@ complete runs only and say how many of the planned ones those are.
 """
 import ast
 import dataclasses
-import math
 import os
 import re
 from typing import Dict, List, Optional

@@ -4,8 +4,6 @@ import json
 import math
 import os
 
-from compare_ssgan import run_dir
-from compare_ssgan.studies import collect
 from compare_ssgan.studies import comparisons
 from compare_ssgan.studies import figures
 from compare_ssgan.studies import hparams

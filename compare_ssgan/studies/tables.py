@@ -12,7 +12,6 @@ import statistics
 from typing import Dict, List, Optional, Tuple
 
 from compare_ssgan.evaluation import results
-from compare_ssgan.studies import collect
 from compare_ssgan.studies import study_file
 
 METRICS = ("fid", "kid")
