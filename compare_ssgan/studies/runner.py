@@ -101,7 +101,15 @@ def read_record(model_dir):
   if not os.path.exists(path):
     return None
   with open(path) as f:
-    return json.load(f)
+    try:
+      record = json.load(f)
+    except ValueError as e:
+      raise RunDirConflict(f"{path} is not valid JSON ({e}); restore it or move the run "
+                           "directory aside.") from e
+  if not isinstance(record, dict) or not isinstance(record.get("command"), list):
+    raise RunDirConflict(f"{path} holds no run record (a JSON object with its 'command'); "
+                         "restore it or move the run directory aside.")
+  return record
 
 
 def _write_record(model_dir, record):

@@ -14,6 +14,7 @@ from absl import flags
 
 from compare_ssgan.studies import collect
 from compare_ssgan.studies import report_files
+from compare_ssgan.studies import runner
 from compare_ssgan.studies import tables
 
 flags.DEFINE_string("study_dir", None, "<root>/<study name>: every run directory under it.")
@@ -34,8 +35,11 @@ def main(argv):
   if not run_dirs:
     raise app.UsageError(f"No run directories (with study.json or config.gin) in "
                          f"{FLAGS.study_dir or FLAGS.run_dirs}.")
-  cells = collect.group_cells([collect.read_run(d) for d in run_dirs],
-                              use_study_plan=bool(FLAGS.study_dir))
+  try:
+    runs = [collect.read_run(d) for d in run_dirs]
+  except runner.RunDirConflict as e:  # A damaged study.json, named.
+    raise app.UsageError(str(e)) from e
+  cells = collect.group_cells(runs, use_study_plan=bool(FLAGS.study_dir))
   for grid in tables.grids(cells):
     print(tables.plain_text(grid) + "\n")
   paths = report_files.write_report(cells, FLAGS.out, FLAGS.baseline)

@@ -2,6 +2,7 @@
 and the study file's errors."""
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -149,6 +150,22 @@ def test_a_run_dir_of_another_command_is_refused_before_any_work(tmp_path):
   with pytest.raises(runner.RunDirConflict, match="was started by another command"):
     runner.run_study(study, specs, launch_fn=fake)
   assert not fake.started
+
+
+@pytest.mark.parametrize("damaged", ['{"command": ["py"', '[1, 2]', '{"cell": "a"}'])
+def test_a_damaged_study_json_is_named_before_any_work(tmp_path, damaged):
+  study = _study(tmp_path)
+  specs = runner.run_specs(study, str(tmp_path / "runs"))
+  os.makedirs(specs[1].model_dir)
+  path = run_dir.study_run_path(specs[1].model_dir)
+  with open(path, "w") as f:
+    f.write(damaged)
+  fake = FakeMain()
+  with pytest.raises(runner.RunDirConflict, match=re.escape(path)):
+    runner.refresh_plans(study, specs)
+  with pytest.raises(runner.RunDirConflict, match=re.escape(path)):
+    runner.run_study(study, specs, launch_fn=fake)
+  assert not fake.started and open(path).read() == damaged  # Nothing run, nothing lost.
 
 
 def test_a_hand_trained_run_dir_is_adopted_only_if_its_config_matches(tmp_path):
