@@ -1,12 +1,13 @@
 """One trainer and one evaluator at a time in a run directory.
 
 A lock is a small JSON file (run_dir.train_lock_path, run_dir.eval_lock_path) created
-whole and exclusively (a hard link of a written file), naming its holder: host, pid, the process's start time and its command. It is
-removed on every exit path that runs Python (`hold` is a context manager); a holder killed
-with SIGKILL leaves it behind, and the next process on the same host that finds its holder
-dead (no such pid, or a pid reused by a process started at another time) takes it over with a
-warning. A live holder, or one on another host (whose liveness cannot be checked from here),
-means refusal, with a message that names the holder.
+whole and exclusively (a hard link of a written file), naming its holder: host, pid, the
+process's start time and its command. It is removed on every exit path that runs Python
+(`hold` is a context manager); a holder killed with SIGKILL leaves it behind, and the next
+process on the same host that finds its holder dead (no such pid, or a pid reused by a
+process started at another time) takes it over with a warning. A live holder, or one on
+another host (whose liveness cannot be checked from here), means refusal, with a message
+that names the holder.
 
 The exclusive link is atomic on local and NFS file systems. On object stores
 (gs://, s3://) it is not, so there no lock is taken and a warning says so: run one trainer

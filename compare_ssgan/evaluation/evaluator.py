@@ -193,8 +193,8 @@ def evaluate_discriminator(step, checkpoint, discriminator, dataset, tasks, opti
   of the fake-scoring tasks.
 
   They carry that set's key (n = evaluation.num_samples, the first seed, the protocol
-  and the extractor's `resize`), not the tasks' own counts (e.g. `probe.num_train` / `num_test`), so that one checkpoint's evaluation
-  stays one set of rows.
+  and the extractor's `resize`), not the tasks' own counts (e.g. `probe.num_train` /
+  `num_test`), so that one checkpoint's evaluation stays one set of rows.
   """
   inputs = tasks_lib.EvalInputs(discriminator=discriminator, dataset=dataset)
   rows = []

@@ -150,6 +150,10 @@ def _number(value, signed=False):
   return "n/a" if value is None or math.isnan(value) else f"{value:{'+' if signed else ''}.3f}"
 
 
+def _p(value):
+  return "n/a" if value is None else comparisons.format_p(value)
+
+
 def markdown(summary):
   """forgetting.md: the settings, one table row per measure, the sentences, the matrices."""
   info, seeds = summary["settings"], summary["settings"]["seeds"]
@@ -170,7 +174,7 @@ def markdown(summary):
     d = entry["with_minus_without"]
     lines.append(f"| {entry['label']} | {cells[0]} | {cells[1]} | "
                  f"{_number(d['difference'], True)} [{_number(d['ci_t'][0])}, "
-                 f"{_number(d['ci_t'][1])}] | {_number(d['p'])} | {_number(d['p_holm'])} |")
+                 f"{_number(d['ci_t'][1])}] | {_p(d['p'])} | {_p(d['p_holm'])} |")
   lines += ["", *[f"- {e['with_minus_without']['sentence']}"
                   for e in summary["measures"].values()]]
   for variant in VARIANTS:

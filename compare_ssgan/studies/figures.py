@@ -77,6 +77,18 @@ def _n(cells):
   return ns.pop() if len(ns) == 1 else None
 
 
+def _y_label(cells, metric):
+  """axis_label with FID's or KID's N; a probe's own train / test counts, where one."""
+  if not results.PROBE_METRIC_RE.fullmatch(metric):
+    return axis_label(metric, None if results.higher_is_better(metric) else _n(cells))
+  counts = {tuple(r.values(f"probe_num_{part}").get(step) for part in ("train", "test"))
+            for c in cells for r in c.complete() for step in r.values(metric)}
+  label = axis_label(metric)
+  if len(counts) == 1 and None not in next(iter(counts)):
+    label += " ({:d} train / {:d} test reals)".format(*map(int, counts.pop()))
+  return label
+
+
 # Probe baselines drawn across each block's panel: (label, metric of the block's panel).
 _BASELINES = (("baseline: random features, same width", "probe_top1_random_{block}", "k", "-."),
               ("baseline: raw pixels", "probe_top1_pixels", "k", ":"))
@@ -119,8 +131,7 @@ def curves(cells, metrics, path):
                         color=colour)
     _draw_baselines(axis, cells, metric)
     axis.set_xlabel("generator steps")
-    axis.set_ylabel(axis_label(metric, None if results.higher_is_better(metric)
-                               else _n(cells)))
+    axis.set_ylabel(_y_label(cells, metric))
   return _save(figure, path, f"Mean over seeds: {protocol(cells)}")
 
 
@@ -142,7 +153,7 @@ def probe_vs_fid(cells, block, path):
   if not drawn:
     return None
   axis.set_xlabel(axis_label("fid", _n(cells)))
-  axis.set_ylabel(axis_label(metric))
+  axis.set_ylabel(_y_label(cells, metric))
   return _save(figure, path, f"One point per checkpoint scored with both, per run: "
                              f"{protocol(cells)}")
 

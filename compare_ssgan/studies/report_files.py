@@ -70,7 +70,8 @@ def _comparison_markdown(found, baseline):
                                else f"[{pair[0]:{fmt}}, {pair[1]:{fmt}}]")
       lines.append(f"| {c.cell} | {metric.upper()} | {c.difference:+{fmt}} | "
                    f"{interval(c.ci_t)} | {interval(c.ci_bootstrap)} | "
-                   f"{c.test or '—'}, {c.n} | {comparisons.format_p(c.p)} | {comparisons.format_p(c.p_holm)} | "
+                   f"{c.test or '—'}, {c.n} | {comparisons.format_p(c.p)} | "
+                   f"{comparisons.format_p(c.p_holm)} | "
                    f"{_number(c.effect_size, 2)} |")
       sentences.append("- " + comparisons.sentence(c, metric.upper(), decimals))
   return "\n".join(lines + [""] + sentences)

@@ -3,8 +3,10 @@
   python -m compare_ssgan.studies.run_study --study=gin_configs/studies/NAME.gin \
       [--root=runs/studies] [--only=cell,cell] [--dry_run]
 
-Exits non-zero if any run failed (each failure is reported with its log) or a run
-directory holds something else; `--dry_run` prints each run's command and touches nothing.
+Exits non-zero if any run failed (each failure is reported with its log), a run
+directory holds something else, or it was stopped (Ctrl-C, SIGTERM: the run going on is
+stopped too, and the same command resumes it). `--dry_run` prints each run's command and
+touches nothing.
 """
 import shlex
 import sys
@@ -39,6 +41,8 @@ def main(argv):
     failures = runner.run_study(study, specs)
   except (study_file.StudyError, runner.RunDirConflict) as e:
     sys.exit(f"Error: {e}")
+  except runner.Stopped as e:
+    sys.exit(f"Stopped: {e}")
   if failures:
     sys.exit(f"{len(failures)} of {len(specs)} runs failed: " + "; ".join(
         f"{f.spec.cell.name} seed {f.spec.seed} ({f.reason}, log "

@@ -167,8 +167,9 @@ def launch(command, log_path):
 
   If this process is stopped (Ctrl-C, SIGTERM), the run is stopped too, so that a restart
   never finds two trainers in one directory; if it is killed (SIGKILL), the run gets
-  SIGTERM from the kernel (Linux; elsewhere the run's lock refuses a second trainer). Call it from the main thread (it handles
-  SIGTERM while the run lasts: Python's default would exit without stopping the run).
+  SIGTERM from the kernel (Linux; elsewhere the run's lock refuses a second trainer). Call
+  it from the main thread (it handles SIGTERM while the run lasts: Python's default would
+  exit without stopping the run).
   """
   with open(log_path, "a") as log:
     log.write(run_log.start_line(shlex.join(command)))
@@ -211,6 +212,10 @@ def _dying_with_this_process(command):
 def _interrupt(signum, frame):
   del frame
   raise KeyboardInterrupt(f"received signal {signum}")
+
+
+class Stopped(Exception):
+  """The study was stopped (Ctrl-C, SIGTERM) while a run was going; the run is stopped too."""
 
 
 @dataclasses.dataclass
@@ -263,7 +268,12 @@ def run_study(study, specs, launch_fn=launch, clock=time.monotonic, out=print):
     out(f"[{spec.cell.name} seed {spec.seed}] {'resuming' if state == 'resume' else 'starting'}"
         f" in {spec.model_dir}")
     run_start = clock()
-    status = launch_fn(spec.command, run_dir.study_log_path(spec.model_dir))
+    try:
+      status = launch_fn(spec.command, run_dir.study_log_path(spec.model_dir))
+    except KeyboardInterrupt as e:
+      raise Stopped(f"{e or 'interrupted'}: {spec.cell.name} seed {spec.seed} stopped (log "
+                    f"{run_dir.study_log_path(spec.model_dir)}); the same command resumes "
+                    "the study from the run's last checkpoint.") from None
     durations.append(clock() - run_start)
     reason = _failure_reason(spec, status)
     if reason is None:

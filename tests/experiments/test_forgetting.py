@@ -219,6 +219,18 @@ def _synthetic_runs(low, high, seeds=(0, 1, 2)):
   return rows, info
 
 
+def test_the_markdown_prints_p_values_like_the_study_reports():
+  rows, info = _synthetic_runs(0.6, 0.9)
+  measures, matrices = summary_lib.summarize(rows, 3, 2, info["seeds"])
+  entry = next(iter(measures.values()))
+  first = entry["with_minus_without"]
+  first["p"], first["p_holm"] = 1e-5, 0.0123
+  text = summary_lib.markdown({"settings": info, "measures": measures,
+                               "matrices": {v: m.tolist() for v, m in matrices.items()}})
+  row = next(line for line in text.splitlines() if line.startswith(f"| {entry['label']} |"))
+  assert row.endswith("| < 0.001 | 0.012 |")
+
+
 @pytest.mark.parametrize("low, high, chance", [(0.62, 0.97, False), (0.3, 0.7, True)])
 def test_the_curves_fit_the_data_and_keep_the_legend_off_the_axes(tmp_path, low, high,
                                                                   chance):

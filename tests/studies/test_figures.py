@@ -52,6 +52,7 @@ def test_styles_are_distinct_and_the_legend_is_outside_the_data(tmp_path, monkey
   offsets = [tuple(c.get_facecolor()[0]) + (c.get_paths()[0].vertices.tobytes(),)
              for c in probe_axis.collections]
   assert len(set(offsets)) == _CELLS
+  assert probe_axis.get_ylabel() == "probe top-1 accuracy, block1 ↑"  # Counts not recorded.
 
 
 def test_a_style_is_distinct_for_forty_cells():
@@ -63,7 +64,8 @@ def test_a_probe_panel_draws_its_baselines_with_their_own_look_and_legend(tmp_pa
                                                                           monkeypatch):
   study = dict(synthetic.STUDY, cells={"uncond": {}, "ssgan": {}})
   series = {"fid": {0: 100.0, 20: 40.0}, "probe_top1_block1": {0: 0.5, 20: 0.8},
-            "probe_top1_random_block1": {0: 0.6, 20: 0.6}, "probe_top1_pixels": {0: 0.7, 20: 0.7}}
+            "probe_top1_random_block1": {0: 0.6, 20: 0.6}, "probe_top1_pixels": {0: 0.7, 20: 0.7},
+            "probe_num_train": {0: 5000, 20: 5000}, "probe_num_test": {0: 2000, 20: 2000}}
   runs = {(cell, 0): (True, series) for cell in ("uncond", "ssgan")}
   root = synthetic.write_tree(str(tmp_path / "study"), runs, study)
   cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
@@ -83,3 +85,5 @@ def test_a_probe_panel_draws_its_baselines_with_their_own_look_and_legend(tmp_pa
   assert len(set(looks)) == len(looks) == 4  # Two cells, two baselines.
   (legend,) = saved[path].legends
   assert len(legend.get_texts()) == 4
+  # The probe's own counts, not FID's N.
+  assert axis.get_ylabel() == "probe top-1 accuracy, block1 ↑ (5000 train / 2000 test reals)"

@@ -1,5 +1,6 @@
 """The study runner with a fake run command: order, resume after a kill, failures, dry run;
 and the study file's errors."""
+import functools
 import json
 import os
 import re
@@ -92,6 +93,32 @@ def test_a_study_killed_mid_run_and_restarted_neither_repeats_nor_loses_a_run(tm
   assert lines[-1].startswith("[study micro] 4/4 runs done; elapsed ")
   assert runner.run_study(study, specs, launch_fn=fake, out=lines.append) == []
   assert len(fake.started) == 5
+
+
+def test_a_stopped_study_names_the_stopped_run_and_how_to_resume_it(tmp_path, monkeypatch):
+  study = _study(tmp_path)
+  specs = runner.run_specs(study, str(tmp_path / "runs"))
+
+  def stopped(command, log_path):
+    del command, log_path
+    raise KeyboardInterrupt("received signal 15")  # What launch raises on SIGTERM.
+
+  log = run_dir.study_log_path(specs[0].model_dir)
+  with pytest.raises(runner.Stopped, match=re.escape(
+      f"received signal 15: a seed 0 stopped (log {log}); the same command resumes")):
+    runner.run_study(study, specs, launch_fn=stopped, out=lambda line: None)
+  assert runner.read_record(specs[0].model_dir)["done"] is False
+  # The command line: a message, no traceback.
+  monkeypatch.setattr(runner, "run_study", functools.partial(runner.run_study,
+                                                             launch_fn=stopped))
+  path = tmp_path / "study.gin"
+  path.write_text(STUDY)
+  run_cli.FLAGS(["run", f"--study={path}", f"--root={tmp_path / 'runs'}"])
+  try:
+    with pytest.raises(SystemExit, match="^Stopped: received signal 15: a seed 0 stopped"):
+      run_cli.main(["run"])
+  finally:
+    run_cli.FLAGS.unparse_flags()
 
 
 _GROWN_STUDY = STUDY.replace(
