@@ -135,10 +135,9 @@ def curves(cells, metrics, path):
   return _save(figure, path, f"Mean over seeds: {protocol(cells)}")
 
 
-def probe_vs_fid(cells, block, path):
-  """Probe accuracy of the last block against FID, one point per scored checkpoint of
-  each run (the steps at which a run has both)."""
-  metric = f"probe_top1_block{block}"
+def probe_vs_fid(cells, metric, path):
+  """A probe metric (the last block's, in reports) against FID, one point per scored
+  checkpoint of each run (the steps at which a run has both)."""
   figure, axes = _figure(1, 1, (5, 4))
   axis = axes[0, 0]
   drawn = False

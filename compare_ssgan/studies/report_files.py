@@ -35,11 +35,24 @@ def _no_nan(value):
   return value
 
 
+def _probe_metrics(cells):
+  """The probe's accuracy of each D block that a complete run reports."""
+  blocks = sorted({b for c in cells for r in c.complete() for b in r.probe_blocks()})
+  return [f"probe_top1_block{b}" for b in blocks]
+
+
+def _unit(metric):
+  """"FID", "KID", "probe top-1, block3": how a comparison names its metric."""
+  return metric.replace("probe_top1_", "probe top-1, ") if metric.startswith(
+      "probe_") else metric.upper()
+
+
 def _comparisons(cells, baseline):
-  """{metric: [comparisons.Comparison]}: each cell's final FID and KID against the
-  baseline cell's (cells without values for a metric are left out of it)."""
+  """{metric: [comparisons.Comparison]}: each cell's final FID, KID and probe accuracy of
+  each block against the baseline cell's, Holm over the cells within each metric (cells
+  without values for a metric are left out of it)."""
   found = {}
-  for metric in tables.METRICS:
+  for metric in list(tables.METRICS) + _probe_metrics(cells):
     values = {c.name: tables.stat(c, metric, "final").values for c in cells}
     values = {name: v for name, v in values.items() if v}
     if baseline in values and len(values) > 1:
@@ -68,12 +81,12 @@ def _comparison_markdown(found, baseline):
     for c in found_for_metric:
       interval = lambda pair: ("—" if math.isnan(pair[0])  # pylint: disable=cell-var-from-loop
                                else f"[{pair[0]:{fmt}}, {pair[1]:{fmt}}]")
-      lines.append(f"| {c.cell} | {metric.upper()} | {c.difference:+{fmt}} | "
+      lines.append(f"| {c.cell} | {_unit(metric)} | {c.difference:+{fmt}} | "
                    f"{interval(c.ci_t)} | {interval(c.ci_bootstrap)} | "
                    f"{c.test or '—'}, {c.n} | {comparisons.format_p(c.p)} | "
                    f"{comparisons.format_p(c.p_holm)} | "
                    f"{_number(c.effect_size, 2)} |")
-      sentences.append("- " + comparisons.sentence(c, metric.upper(), decimals))
+      sentences.append("- " + comparisons.sentence(c, _unit(metric), decimals))
   return "\n".join(lines + [""] + sentences)
 
 
@@ -131,14 +144,14 @@ def write_report(cells, out, baseline=None):
   grids = tables.grids(cells)
   found = _comparisons(cells, baseline)
   paths = {}
-  blocks = sorted({b for c in cells for r in c.complete() for b in r.probe_blocks()})
+  probe_metrics = _probe_metrics(cells)
   figure_paths = {
       "FID and KID over training": figures.curves(
           cells, tables.METRICS, os.path.join(out, CURVES)),
       "Probe accuracy over training": figures.curves(
-          cells, [f"probe_top1_block{b}" for b in blocks], os.path.join(out, PROBE_CURVES)),
-      "Probe accuracy against FID": blocks and figures.probe_vs_fid(
-          cells, blocks[-1], os.path.join(out, PROBE_VS_FID))}
+          cells, probe_metrics, os.path.join(out, PROBE_CURVES)),
+      "Probe accuracy against FID": probe_metrics and figures.probe_vs_fid(
+          cells, probe_metrics[-1], os.path.join(out, PROBE_VS_FID))}
   montage_path, montage_seeds = figures.montage(cells, os.path.join(out, MONTAGE))
   figure_paths["Final samples (each cell's seed with the lowest final FID)"] = montage_path
   figure_paths = {title: path for title, path in figure_paths.items() if path}

@@ -47,7 +47,7 @@ def test_styles_are_distinct_and_the_legend_is_outside_the_data(tmp_path, monkey
   assert "seeds 0" in title and "N = 100" in title and "raw G" in title
   assert mpl_image.imread(path).shape[1] > 500  # The legend is in the PNG, not cut off.
   probe_path = str(tmp_path / "probe_vs_fid.png")
-  figures.probe_vs_fid(cells, 1, probe_path)
+  figures.probe_vs_fid(cells, "probe_top1_block1", probe_path)
   (probe_axis,) = saved[probe_path].axes
   offsets = [tuple(c.get_facecolor()[0]) + (c.get_paths()[0].vertices.tobytes(),)
              for c in probe_axis.collections]

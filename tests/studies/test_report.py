@@ -2,7 +2,9 @@
 import json
 import os
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from compare_ssgan.studies import collect
 from compare_ssgan.studies import report_files
@@ -145,3 +147,35 @@ def test_a_cell_whose_runs_are_unfinished_says_so(tmp_path):
   texts = {cell.name: tables.stat(cell, "fid", "final").text() for cell in cells}
   assert texts == {"uncond": "50.00 n=1/3", "ssgan": "incomplete (n=0/3)",
                    "cond": "not run (n=0/3)"}
+
+
+def test_the_probe_of_every_block_is_compared_with_the_baseline_as_scipy_does(tmp_path):
+  study = dict(synthetic.STUDY, cells={"uncond": {}, "ssgan": {}, "rot_only": {}})
+  accuracy = {"uncond": [0.80, 0.82, 0.81], "ssgan": [0.84, 0.85, 0.86],
+              "rot_only": [0.79, 0.84, 0.83]}
+  runs = {(cell, seed): (True, {"probe_top1_block1": {0: 0.5, 20: 0.6 + seed / 100},
+                                "probe_top1_block2": {0: 0.5, 20: values[seed]}})
+          for cell, values in accuracy.items() for seed in range(3)}
+  root = synthetic.write_tree(str(tmp_path / "study"), runs, study)
+  cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
+                              use_study_plan=True)
+  out = tmp_path / "report"
+  report_files.write_report(cells, str(out), baseline="uncond")
+  found = json.loads((out / report_files.JSON).read_text())["comparisons"]
+  assert "fid" not in found  # Probe-only runs: nothing to compare by FID.
+  block2 = {c["cell"]: c for c in found["probe_top1_block2"]}
+  p_values = {cell: stats.ttest_rel(accuracy[cell], accuracy["uncond"]).pvalue
+              for cell in ("ssgan", "rot_only")}
+  low, high = sorted(p_values.values())
+  holm = {cell: (2 * low if p == low else max(2 * low, high)) for cell, p in p_values.items()}
+  for cell in ("ssgan", "rot_only"):
+    assert block2[cell]["difference"] == pytest.approx(
+        np.mean(accuracy[cell]) - np.mean(accuracy["uncond"]))
+    assert block2[cell]["p"] == pytest.approx(p_values[cell], rel=1e-9)
+    assert block2[cell]["p_holm"] == pytest.approx(holm[cell], rel=1e-9)
+  # Block 1 is the same in every cell: a difference of 0, with no spread to test.
+  assert {c["cell"]: c["difference"] for c in found["probe_top1_block1"]} == pytest.approx(
+      {"ssgan": 0.0, "rot_only": 0.0})
+  markdown = (out / report_files.MARKDOWN).read_text()
+  assert "| ssgan | probe top-1, block2 | +0.040 |" in markdown
+  assert "- ssgan − uncond = +0.040 probe top-1, block2, 95 % CI [0.015, 0.065]" in markdown
