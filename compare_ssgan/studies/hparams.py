@@ -27,21 +27,38 @@ def _metrics(run):
   return found
 
 
+# TensorBoard reads every file with "tfevents" in its name. One fixed name (TF's own carries
+# the writing host's name and pid and the time) keeps a committed report free of the
+# machine it was made on, and the same files across regenerations.
+EVENTS_FILE = "events.out.tfevents.report.v2"
+
+
+def _write_events(directory, write):
+  """Calls write() under a summary writer of `directory`, then names its file EVENTS_FILE."""
+  writer = tf.summary.create_file_writer(directory)
+  with writer.as_default():
+    write()
+  writer.close()
+  (written,) = [name for name in os.listdir(directory)
+                if "tfevents" in name and os.path.isfile(os.path.join(directory, name))]
+  os.replace(os.path.join(directory, written), os.path.join(directory, EVENTS_FILE))
+
+
 def write(cells, log_dir):
   """Replaces log_dir with one HParams session per complete run; returns log_dir."""
   shutil.rmtree(log_dir, ignore_errors=True)
   runs = [run for cell in cells for run in cell.complete()]
   metric_tags = sorted({tag for run in runs for tag in _metrics(run)})
-  with tf.summary.create_file_writer(log_dir).as_default():
-    hp.hparams_config(hparams=[hp.HParam(name) for name in
-                               sorted({n for run in runs for n in run.hparams()})],
-                      metrics=[hp.Metric(tag) for tag in metric_tags])
+  _write_events(log_dir, lambda: hp.hparams_config(
+      hparams=[hp.HParam(name) for name in sorted({n for run in runs for n in run.hparams()})],
+      metrics=[hp.Metric(tag) for tag in metric_tags]))
   for run in runs:
     trial = f"{run.cell}/seed_{run.seed}"
-    writer = tf.summary.create_file_writer(os.path.join(log_dir, trial))
-    with writer.as_default():
+
+    def write_trial(run=run, trial=trial):
       hp.hparams(run.hparams(), trial_id=trial)
       for tag, value in _metrics(run).items():
         tf.summary.scalar(tag, value, step=run.final_step)
-    writer.close()
+
+    _write_events(os.path.join(log_dir, trial), write_trial)
   return log_dir
