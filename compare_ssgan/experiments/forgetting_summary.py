@@ -116,12 +116,8 @@ def summarize(rows, num_tasks, cycles, seeds):
       mean, low, high = comparisons.mean_interval(list(per_seed.values()))
       variants[variant] = {"mean": mean, "ci95": [low, high],
                            "per_seed": {str(s): v for s, v in per_seed.items()}}
-    record["sentence"] = comparisons.sentence(comparison, f"({label(name)})", 3)
-    alpha = 1 - comparisons.CONFIDENCE
-    if comparison.detected and not comparison.p_holm < alpha:
-      record["sentence"] = record["sentence"][:-1] + (
-          f", but not after Holm's correction over the {len(names)} measures "
-          f"(Holm p ≥ {alpha:.2f}).")
+    record["sentence"] = comparisons.sentence(comparison, f"({label(name)})", 3,
+                                              family=f"the {len(names)} measures")
     summary[name] = {"label": label(name), "variants": variants,
                      "with_minus_without": record}
   matrices = {v: np.mean([accuracy_matrix(runs[(s, v)], num_tasks) for s in seeds], axis=0)

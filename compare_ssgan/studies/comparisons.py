@@ -151,8 +151,10 @@ def _p_clause(p):
   return shown if shown.startswith("<") else f"= {shown}"
 
 
-def sentence(comparison, unit, decimals):
-  """The comparison in words, from its numbers alone."""
+def sentence(comparison, unit, decimals, family="the cells"):
+  """The comparison in words, from its numbers alone; `family`: what Holm's correction ran
+  over, named where the interval excludes 0 but the corrected p does not stay below
+  1 - CONFIDENCE."""
   fmt = f".{decimals}f"
   head = (f"{comparison.cell} − {comparison.baseline} = "
           f"{comparison.difference:+{fmt}} {unit}")
@@ -163,6 +165,10 @@ def sentence(comparison, unit, decimals):
              f"n = {comparison.n}, p {_p_clause(comparison.p)}, "
              f"Holm p {_p_clause(comparison.p_holm)})")
   if comparison.detected:
+    alpha = 1 - CONFIDENCE
+    if comparison.p_holm >= alpha:
+      return (f"{numbers}: the interval excludes 0, but not after Holm's correction over "
+              f"{family} (Holm p ≥ {alpha:.2f}).")
     return f"{numbers}: the interval excludes 0."
   return f"{numbers}: the interval includes 0, so no difference was detected at this sample size."
 

@@ -86,7 +86,8 @@ def _comparison_markdown(found, baseline):
                    f"{c.test or '—'}, {c.n} | {comparisons.format_p(c.p)} | "
                    f"{comparisons.format_p(c.p_holm)} | "
                    f"{_number(c.effect_size, 2)} |")
-      sentences.append("- " + comparisons.sentence(c, _unit(metric), decimals))
+      sentences.append("- " + comparisons.sentence(
+          c, _unit(metric), decimals, family=f"the {len(found_for_metric)} cells"))
   return "\n".join(lines + [""] + sentences)
 
 

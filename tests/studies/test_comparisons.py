@@ -27,6 +27,12 @@ def test_a_known_paired_difference_gives_scipys_interval_and_p_value():
   assert found.detected
   assert found.p < 0.0005 and comparisons.sentence(found, "FID", 2).endswith(
       "(paired t, n = 5, p < 0.001, Holm p = —): the interval excludes 0.")  # Not corrected.
+  found.p_holm = 0.04
+  assert comparisons.sentence(found, "FID", 2).endswith("the interval excludes 0.")
+  found.p_holm = 0.095
+  assert comparisons.sentence(found, "FID", 2, family="the 3 cells").endswith(
+      "Holm p = 0.095): the interval excludes 0, but not after Holm's correction over the "
+      "3 cells (Holm p ≥ 0.05).")
 
 
 def test_p_values_print_to_three_decimals_and_small_ones_as_a_bound():
