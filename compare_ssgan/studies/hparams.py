@@ -2,6 +2,7 @@
 
   tensorboard --logdir <report out>/hparams
 """
+import contextlib
 import math
 import os
 import shutil
@@ -33,11 +34,12 @@ def _metrics(run):
 EVENTS_FILE = "events.out.tfevents.report.v2"
 
 
-def _write_events(directory, write):
-  """Calls write() under a summary writer of `directory`, then names its file EVENTS_FILE."""
+@contextlib.contextmanager
+def _events_file(directory):
+  """Summaries written inside go to `directory`/EVENTS_FILE."""
   writer = tf.summary.create_file_writer(directory)
   with writer.as_default():
-    write()
+    yield
   writer.close()
   (written,) = [name for name in os.listdir(directory)
                 if "tfevents" in name and os.path.isfile(os.path.join(directory, name))]
@@ -49,16 +51,14 @@ def write(cells, log_dir):
   shutil.rmtree(log_dir, ignore_errors=True)
   runs = [run for cell in cells for run in cell.complete()]
   metric_tags = sorted({tag for run in runs for tag in _metrics(run)})
-  _write_events(log_dir, lambda: hp.hparams_config(
-      hparams=[hp.HParam(name) for name in sorted({n for run in runs for n in run.hparams()})],
-      metrics=[hp.Metric(tag) for tag in metric_tags]))
+  with _events_file(log_dir):
+    hp.hparams_config(hparams=[hp.HParam(name) for name in
+                               sorted({n for run in runs for n in run.hparams()})],
+                      metrics=[hp.Metric(tag) for tag in metric_tags])
   for run in runs:
     trial = f"{run.cell}/seed_{run.seed}"
-
-    def write_trial(run=run, trial=trial):
+    with _events_file(os.path.join(log_dir, trial)):
       hp.hparams(run.hparams(), trial_id=trial)
       for tag, value in _metrics(run).items():
         tf.summary.scalar(tag, value, step=run.final_step)
-
-    _write_events(os.path.join(log_dir, trial), write_trial)
   return log_dir
