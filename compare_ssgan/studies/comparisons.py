@@ -83,6 +83,11 @@ def paired(cell, baseline, metric, cell_values, baseline_values):
     found.reason = (f"{len(seeds)} shared seed{'s' if len(seeds) != 1 else ''}: a "
                     "confidence interval needs at least 2")
     return found
+  not_finite = [s for s, d in zip(seeds, diffs) if not math.isfinite(d)]
+  if not_finite:
+    found.test = None
+    found.reason = f"not a finite value at seeds {not_finite}"
+    return found
   found.difference = float(diffs.mean())
   sd = float(diffs.std(ddof=1))
   found.ci_t = _t_interval(found.difference, sd / math.sqrt(len(diffs)), len(diffs) - 1)
@@ -101,6 +106,10 @@ def welch(cell, baseline, metric, cell_values, baseline_values):
   if min(len(a), len(b)) < 2:
     found.test = None
     found.reason = "a confidence interval needs at least 2 seeds in each cell"
+    return found
+  if not (np.isfinite(a).all() and np.isfinite(b).all()):
+    found.test = None
+    found.reason = "a value that is not finite"
     return found
   var_a, var_b = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
   standard_error = math.sqrt(var_a + var_b)

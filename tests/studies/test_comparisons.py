@@ -87,3 +87,13 @@ def test_mean_interval_is_scipys_one_sample_t_interval():
   assert single[0] == 0.9 and math.isnan(single[1]) and math.isnan(single[2])
   with pytest.raises(ValueError, match="no values"):
     comparisons.mean_interval([])
+
+
+def test_a_value_that_is_not_finite_gets_no_interval_and_no_claim():
+  cell = {**BASE, 2: math.nan}
+  found = comparisons.paired("cr", "uncond", "fid", cell, BASE)
+  assert found.test is None and math.isnan(found.ci_t[0]) and "seeds [2]" in found.reason
+  assert comparisons.sentence(found, "FID", 2).endswith("(not a finite value at seeds [2]; "
+                                                        "no claim).")
+  unpaired = comparisons.welch("cr", "uncond", "fid", [1.0, math.inf, 2.0], [1.0, 2.0])
+  assert unpaired.test is None and "no claim" in comparisons.sentence(unpaired, "FID", 2)
