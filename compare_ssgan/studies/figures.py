@@ -84,7 +84,7 @@ def _y_label(cells, metric):
   counts = {tuple(r.values(f"probe_num_{part}").get(step) for part in ("train", "test"))
             for c in cells for r in c.complete() for step in r.values(metric)}
   label = axis_label(metric)
-  if len(counts) == 1 and None not in next(iter(counts)):
+  if len(counts) == 1 and all(n is not None and math.isfinite(n) for n in next(iter(counts))):
     label += " ({:d} train / {:d} test reals)".format(*map(int, counts.pop()))
   return label
 

@@ -87,3 +87,14 @@ def test_a_probe_panel_draws_its_baselines_with_their_own_look_and_legend(tmp_pa
   assert len(legend.get_texts()) == 4
   # The probe's own counts, not FID's N.
   assert axis.get_ylabel() == "probe top-1 accuracy, block1 ↑ (5000 train / 2000 test reals)"
+
+
+def test_a_probe_count_that_is_not_finite_leaves_the_axis_without_counts(tmp_path):
+  study = dict(synthetic.STUDY, cells={"uncond": {}})
+  series = {"fid": {20: 40.0}, "probe_top1_block1": {20: 0.8},
+            "probe_num_train": {20: float("nan")}, "probe_num_test": {20: 2000}}
+  root = synthetic.write_tree(str(tmp_path / "study"), {("uncond", 0): (True, series)}, study)
+  cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
+                              use_study_plan=True)
+  assert figures._y_label(cells, "probe_top1_block1") == (  # pylint: disable=protected-access
+      "probe top-1 accuracy, block1 ↑")
