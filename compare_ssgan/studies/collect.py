@@ -33,6 +33,8 @@ class Run:
   protocol: Optional[dict]  # {"n": ..., "use_ema": ...} of the rows used.
   dataset: str = "dataset?"  # `dataset.name` of its config.gin.
   attempt_secs: List[Optional[float]] = dataclasses.field(default_factory=list)
+  samples: Optional[str] = None  # Its final sample grid (PNG), if there is one.
+  stored_in: Optional[str] = None  # The report.json it was read from (stored_runs.py).
 
   @property
   def wall_secs(self):
@@ -81,8 +83,10 @@ def read_run(model_dir):
   series, protocol = results.metric_series(model_dir)
   config = _config_text(model_dir)
   dataset = _DATASET_RE.search(config)
+  samples = None if final_step is None else run_dir.samples_path(model_dir, final_step)
   run = Run(model_dir, cell, seed, record, final_step, False, series, protocol,
-            dataset.group(1) if dataset else "dataset?", _attempt_secs(model_dir))
+            dataset.group(1) if dataset else "dataset?", _attempt_secs(model_dir),
+            samples if samples and os.path.exists(samples) else None)
   # Scored at its final checkpoint, with whatever metrics it asked for (Rot-only: the probe).
   run.complete = (run_dir.training_done(model_dir) and final_step is not None and
                   any(final_step in values for values in series.values()))
@@ -151,6 +155,7 @@ def group_cells(runs, use_study_plan):
     tables = (run.record or {}).get("tables", {})
     cells.setdefault(run.cell, CellRuns(run.cell, tables, 0, [])).runs.append(run)
   for cell in cells.values():
+    cell.runs.sort(key=lambda run: (run.seed is None, run.seed or 0))
     cell.planned = max(cell.planned, len(cell.runs))
     cell.tables = {t: tuple(p) for t, p in cell.tables.items()}
   return list(cells.values())

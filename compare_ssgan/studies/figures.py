@@ -6,14 +6,12 @@ distinct for up to 40 cells; the legend stands outside the plotted area; axis la
 which direction is better and N; the title gives the protocol.
 """
 import math
-import os
 
 from matplotlib import colormaps
 from matplotlib import figure as figure_lib
 import numpy as np
 from PIL import Image
 
-from compare_ssgan import run_dir
 from compare_ssgan.evaluation import results
 from compare_ssgan.studies import tables
 
@@ -160,30 +158,26 @@ def probe_vs_fid(cells, metric, path):
 def montage(cells, path):
   """Each cell's final sample grid, from its seed with the lowest final FID.
 
-  Returns (path or None, {cell: seed shown}).
+  Returns (path or None, [collect.Run shown]).
   """
   shown = []
   for cell in cells:
     best = tables.stat(cell, "fid", "final").best_seed
-    for run in cell.complete():
-      sample = run_dir.samples_path(run.model_dir, run.final_step)
-      if run.seed == best and os.path.exists(sample):
-        shown.append((cell.name, run.seed, sample))
-        break
+    shown += [run for run in cell.complete() if run.seed == best and run.samples][:1]
   if not shown:
-    return None, {}
+    return None, []
   columns = min(4, len(shown))
   rows = math.ceil(len(shown) / columns)
   figure, axes = _figure(rows, columns, (3 * columns, 3.3 * rows))
   for axis in axes.flat:
     axis.axis("off")
-  for axis, (name, seed, sample) in zip(axes.flat, shown):
-    image = np.asarray(Image.open(sample))
+  for axis, run in zip(axes.flat, shown):
+    image = np.asarray(Image.open(run.samples))
     axis.imshow(image, cmap="gray", vmin=0, vmax=255)  # cmap only for grayscale grids.
-    axis.set_title(f"{name} (seed {seed})", fontsize="small")
+    axis.set_title(f"{run.cell} (seed {run.seed})", fontsize="small")
   figure.suptitle(f"Final samples of each cell's seed with the lowest final FID: "
                   f"{protocol(cells)}", fontsize="small")
   figure.tight_layout()
   figure.savefig(path, dpi=100, bbox_inches="tight")
-  return path, {name: seed for name, seed, _ in shown}
+  return path, shown
 

@@ -3,10 +3,12 @@ import csv
 import json
 import math
 import os
+import shutil
 
 from compare_ssgan.studies import comparisons
 from compare_ssgan.studies import figures
 from compare_ssgan.studies import hparams
+from compare_ssgan.studies import stored_runs
 from compare_ssgan.studies import tables
 
 MARKDOWN = "report.md"
@@ -132,6 +134,36 @@ def _wall_time_markdown(cells):
   return "\n".join(lines)
 
 
+_MONTAGE_TITLE = "Final samples (each cell's seed with the lowest final FID)"
+
+
+def _keep_samples(shown, out):
+  """Makes out/samples/ hold exactly the sample grids of the runs the montage shows, so
+  that the report can be written again from its own files (stored_runs.py)."""
+  wanted = {stored_runs.samples_file(out, r.cell, r.seed): r.samples for r in shown}
+  os.makedirs(os.path.join(out, stored_runs.SAMPLES_DIR), exist_ok=True)
+  for kept, source in wanted.items():
+    if os.path.abspath(kept) != os.path.abspath(source):
+      shutil.copyfile(source, kept)
+  for name in os.listdir(os.path.join(out, stored_runs.SAMPLES_DIR)):
+    path = os.path.join(out, stored_runs.SAMPLES_DIR, name)
+    if path not in wanted:
+      os.remove(path)
+
+
+def _not_shown(cells, shown, montage_path):
+  """The sentence after the montage (or in its place) naming the cells with a final FID
+  that it leaves out for want of the sample grid."""
+  missing = [c.name for c in cells
+             if tables.stat(c, "fid", "final").best_seed is not None
+             and c.name not in {r.cell for r in shown}]
+  if not missing:
+    return ""
+  return ("" if montage_path else f"### {_MONTAGE_TITLE}\n\n") + (
+      f"Not shown (its best seed's final sample grid is not available): "
+      f"{', '.join(missing)}.")
+
+
 def write_report(cells, out, baseline=None):
   """Every report file of `cells` (collect.CellRuns) into `out`; returns their paths.
 
@@ -153,9 +185,10 @@ def write_report(cells, out, baseline=None):
           cells, probe_metrics, os.path.join(out, PROBE_CURVES)),
       "Probe accuracy against FID": probe_metrics and figures.probe_vs_fid(
           cells, probe_metrics[-1], os.path.join(out, PROBE_VS_FID))}
-  montage_path, montage_seeds = figures.montage(cells, os.path.join(out, MONTAGE))
-  figure_paths["Final samples (each cell's seed with the lowest final FID)"] = montage_path
+  montage_path, shown = figures.montage(cells, os.path.join(out, MONTAGE))
+  figure_paths[_MONTAGE_TITLE] = montage_path
   figure_paths = {title: path for title, path in figure_paths.items() if path}
+  _keep_samples(shown, out)
 
   records = [record for grid in grids for record in grid.records()]
   paths["csv"] = os.path.join(out, CSV)
@@ -180,14 +213,8 @@ def write_report(cells, out, baseline=None):
     json.dump({"tables": [{"name": g.name, "title": g.title, "rows": g.rows,
                            "columns": g.columns,
                            "cells": [_no_nan(r) for r in g.records()]} for g in grids],
-               "runs": [{"model_dir": r.model_dir, "cell": r.cell, "seed": r.seed,
-                         "complete": r.complete, "final_step": r.final_step,
-                         "protocol": r.protocol, "attempt_secs": r.attempt_secs,
-                         "wall_secs": r.wall_secs,
-                         "series": {m: {str(step): v for step, v in sorted(values.items())}
-                                    for m, values in sorted(r.series.items())}}
-                        for c in cells for r in c.runs],
-               "montage_seeds": montage_seeds,
+               "runs": [stored_runs.to_json(r) for c in cells for r in c.runs],
+               "montage_seeds": {r.cell: r.seed for r in shown},
                "comparisons": {"baseline": baseline, **{
                    metric: [_no_nan(r) for r in comparisons.records(c)]
                    for metric, c in found.items()}}}, f, indent=1)
@@ -203,7 +230,8 @@ def write_report(cells, out, baseline=None):
         ([_wall_time_markdown(cells)] if any(r.attempt_secs for c in cells for r in c.runs)
          else []) +
         [f"### {title}\n\n![{title}]({os.path.basename(path)})"
-         for title, path in figure_paths.items()]) + "\n")
+         for title, path in figure_paths.items()] +
+        [text for text in [_not_shown(cells, shown, montage_path)] if text]) + "\n")
   paths["hparams"] = hparams.write(cells, os.path.join(out, HPARAMS))
   paths.update({os.path.basename(p): p for p in figure_paths.values()})
   return paths

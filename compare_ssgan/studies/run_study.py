@@ -1,13 +1,17 @@
 """Runs every missing (cell, seed) run of a study, one after another (see runner.py).
 
   python -m compare_ssgan.studies.run_study --study=gin_configs/studies/NAME.gin \
-      [--root=runs/studies] [--only=cell,cell] [--dry_run]
+      [--root=runs/studies] [--only=cell,cell] [--earlier_report=reports/NAME/report.json]
+    [--dry_run]
 
 Exits non-zero if any run failed (each failure is reported with its log), a run
 directory holds something else, or it was stopped (Ctrl-C, SIGTERM: the run going on is
 stopped too, and the same command resumes it). `--dry_run` prints each run's command and
-touches nothing.
+touches nothing. `--earlier_report` skips the runs that an earlier report stores as
+complete and that have no run directory here (a study resumed on another machine:
+stored_runs.py); write_report takes the same flag to include them.
 """
+import os
 import shlex
 import sys
 
@@ -16,13 +20,25 @@ from absl import flags
 
 from compare_ssgan import run_dir
 from compare_ssgan.studies import runner
+from compare_ssgan.studies import stored_runs
 from compare_ssgan.studies import study_file
 
 flags.DEFINE_string("study", None, "The study file (gin_configs/studies/*.gin).")
 flags.DEFINE_string("root", "runs/studies", "Runs go to <root>/<study.name>/<cell>/seed_<s>.")
 flags.DEFINE_list("only", None, "Run only these cells.")
 flags.DEFINE_bool("dry_run", False, "Print the runs' commands instead of running them.")
-FLAGS = flags.FLAGS
+FLAGS = flags.FLAGS  # And stored_runs.py's --earlier_report.
+
+
+def _without_stored(specs, report):
+  """specs but those complete in `report` that have no run directory here."""
+  done = {(run.cell, run.seed) for run in stored_runs.read(report) if run.complete}
+  stored = [spec for spec in specs if (spec.cell.name, spec.seed) in done
+            and not os.path.exists(spec.model_dir)]
+  if stored:
+    print(f"{len(stored)} runs complete in {report}, not run again: " + ", ".join(
+        f"{spec.cell.name} seed {spec.seed}" for spec in stored))
+  return [spec for spec in specs if spec not in stored]
 
 
 def main(argv):
@@ -33,13 +49,15 @@ def main(argv):
   try:
     study = study_file.load(FLAGS.study)
     specs = runner.run_specs(study, FLAGS.root, FLAGS.only)
+    if FLAGS.earlier_report:
+      specs = _without_stored(specs, FLAGS.earlier_report)
     if FLAGS.dry_run:
       for spec in specs:
         print(shlex.join(spec.command))
       return
     runner.refresh_plans(study, runner.run_specs(study, FLAGS.root))  # Every cell's runs.
     failures = runner.run_study(study, specs)
-  except (study_file.StudyError, runner.RunDirConflict) as e:
+  except (study_file.StudyError, runner.RunDirConflict, stored_runs.StoredRunsError) as e:
     sys.exit(f"Error: {e}")
   except runner.Stopped as e:
     sys.exit(f"Stopped: {e}")

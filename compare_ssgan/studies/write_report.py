@@ -6,8 +6,11 @@
 --out gets report.md (tables and figures), report.csv / report.json (the same numbers),
 tables.tex (booktabs), curves.png (FID/KID over training), probe_curves.png and
 probe_vs_fid.png (when runs have the probe metric), montage.png (final samples) and
-hparams/ (TensorBoard HParams: `tensorboard --logdir OUT/hparams`). With --study_dir the
-planned seeds and cells come from the runs' study.json; with --run_dirs, from the runs given.
+hparams/ (TensorBoard HParams: `tensorboard --logdir OUT/hparams`) and samples/ (the grids
+the montage shows). With --study_dir the planned seeds and cells come from the runs'
+study.json; with --run_dirs, from the runs given. `--earlier_report=reports/NAME/report.json`
+adds the runs stored in an earlier report whose run directories are not here (a study
+resumed on another machine; see stored_runs.py).
 """
 from absl import app
 from absl import flags
@@ -15,6 +18,7 @@ from absl import flags
 from compare_ssgan.studies import collect
 from compare_ssgan.studies import report_files
 from compare_ssgan.studies import runner
+from compare_ssgan.studies import stored_runs
 from compare_ssgan.studies import tables
 
 flags.DEFINE_string("study_dir", None, "<root>/<study name>: every run directory under it.")
@@ -22,22 +26,31 @@ flags.DEFINE_list("run_dirs", None, "Run directories (instead of --study_dir).")
 flags.DEFINE_string("out", None, "Where the report files go.")
 flags.DEFINE_string("baseline", None, "The cell the others are compared with (default: the "
                     "first cell).")
-flags.mark_flag_as_required("out")
-flags.mark_flags_as_mutual_exclusive(["study_dir", "run_dirs"], required=True)
-FLAGS = flags.FLAGS
+FLAGS = flags.FLAGS  # And stored_runs.py's --earlier_report.
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Checked here, not by absl's validators: those are global, and the study commands share
+  # one flag registry (in tests, too).
+  if not FLAGS.out:
+    raise app.UsageError("--out is required (the report's directory).")
+  if (FLAGS.study_dir is None) == (FLAGS.run_dirs is None):
+    raise app.UsageError("Give exactly one of --study_dir and --run_dirs.")
   run_dirs = (collect.find_run_dirs(FLAGS.study_dir) if FLAGS.study_dir
               else FLAGS.run_dirs)
-  if not run_dirs:
+  if not run_dirs and not FLAGS.earlier_report:
     raise app.UsageError(f"No run directories (with study.json or config.gin) in "
                          f"{FLAGS.study_dir or FLAGS.run_dirs}.")
   try:
-    runs = [collect.read_run(d) for d in run_dirs]
-  except runner.RunDirConflict as e:  # A damaged study.json, named.
+    runs = [collect.read_run(d) for d in run_dirs or ()]
+    if FLAGS.earlier_report:
+      stored = stored_runs.read(FLAGS.earlier_report)
+      runs = stored_runs.merge(runs, stored)
+      print(f"{sum(r.stored_in is not None for r in runs)} of {len(stored)} runs of "
+            f"{FLAGS.earlier_report} used (the others have run directories here).")
+  except (runner.RunDirConflict, stored_runs.StoredRunsError) as e:  # Named.
     raise app.UsageError(str(e)) from e
   cells = collect.group_cells(runs, use_study_plan=bool(FLAGS.study_dir))
   for grid in tables.grids(cells):
