@@ -30,9 +30,11 @@ flags.DEFINE_bool("dry_run", False, "Print the runs' commands instead of running
 FLAGS = flags.FLAGS  # And stored_runs.py's --earlier_report.
 
 
-def _without_stored(specs, report):
+def _without_stored(study, specs, report):
   """specs but those complete in `report` that have no run directory here."""
-  done = {(run.cell, run.seed) for run in stored_runs.read(report) if run.complete}
+  stored = stored_runs.read(report)
+  stored_runs.check_same_study(stored, {study.name}, report)
+  done = {(run.cell, run.seed) for run in stored if run.complete}
   stored = [spec for spec in specs if (spec.cell.name, spec.seed) in done
             and not os.path.exists(spec.model_dir)]
   if stored:
@@ -50,7 +52,7 @@ def main(argv):
     study = study_file.load(FLAGS.study)
     specs = runner.run_specs(study, FLAGS.root, FLAGS.only)
     if FLAGS.earlier_report:
-      specs = _without_stored(specs, FLAGS.earlier_report)
+      specs = _without_stored(study, specs, FLAGS.earlier_report)
     if FLAGS.dry_run:
       for spec in specs:
         print(shlex.join(spec.command))

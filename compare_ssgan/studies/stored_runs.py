@@ -88,6 +88,19 @@ def read(path):
   return runs
 
 
+def study_names(runs):
+  """The study names that the runs' records give (runs without one give none)."""
+  return {(run.record or {}).get("study", {}).get("name") for run in runs} - {None}
+
+
+def check_same_study(stored, names, path):
+  """Raises StoredRunsError unless every stored run with a study belongs to one of `names`."""
+  others = study_names(stored) - set(names)
+  if names and others:
+    raise StoredRunsError(f"--earlier_report={path} holds runs of study {sorted(others)}, "
+                          f"not of {sorted(names)}: give the report of the same study.")
+
+
 def merge(on_disk, stored):
   """on_disk + each stored run whose (cell, seed) has no run directory in on_disk."""
   present = {(run.cell, run.seed) for run in on_disk}

@@ -47,6 +47,8 @@ def main(argv):
     runs = [collect.read_run(d) for d in run_dirs or ()]
     if FLAGS.earlier_report:
       stored = stored_runs.read(FLAGS.earlier_report)
+      stored_runs.check_same_study(stored, stored_runs.study_names(runs),
+                                   FLAGS.earlier_report)
       runs = stored_runs.merge(runs, stored)
       print(f"{sum(r.stored_in is not None for r in runs)} of {len(stored)} runs of "
             f"{FLAGS.earlier_report} used (the others have run directories here).")

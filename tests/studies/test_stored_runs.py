@@ -135,10 +135,10 @@ study.cells = [{"name": "uncond", "configs": ["gin_configs/demo/uncond_gan.gin"]
 """
 
 
-def _run_study_cli(tmp_path, *args):
-  study = tmp_path / "study.gin"
-  study.write_text(STUDY)
-  run_cli.FLAGS(["run", f"--study={study}", f"--root={tmp_path / 'runs'}", *args])
+def _run_study_cli(tmp_path, *args, study=STUDY):
+  path = tmp_path / "study.gin"
+  path.write_text(study)
+  run_cli.FLAGS(["run", f"--study={path}", f"--root={tmp_path / 'runs'}", *args])
   try:
     run_cli.main(["run"])
   finally:
@@ -162,6 +162,21 @@ def test_the_study_runs_only_what_neither_this_machine_nor_the_report_has(tmp_pa
       f"--model_dir={tmp_path / 'runs' / 'synthetic' / 'ssgan' / f'seed_{s}'}"
       for s in (0, 2)]
   assert shlex.split(lines[1])[0] == sys.executable
+
+
+def test_the_report_of_another_study_is_refused(tmp_path):
+  root = synthetic.write_tree(str(tmp_path / "runs" / "synthetic"))
+  report_files.write_report(_cells(root), str(tmp_path / "report"))
+  report = tmp_path / "report" / report_files.JSON
+  error = r"holds runs of study \['synthetic'\], not of \['other'\]"
+  with pytest.raises(SystemExit, match=error):
+    _run_study_cli(tmp_path, f"--earlier_report={report}", "--dry_run",
+                   study=STUDY.replace('"synthetic"', '"other"'))
+  other = synthetic.write_tree(str(tmp_path / "other"), {("uncond", 0): synthetic.RUNS[
+      ("uncond", 0)]}, dict(synthetic.STUDY, name="other"))
+  with pytest.raises(app.UsageError, match=error):
+    _write_report_cli(f"--study_dir={other}", f"--earlier_report={report}",
+                      f"--out={tmp_path / 'out'}")
 
 
 @pytest.mark.parametrize("args, error", [
