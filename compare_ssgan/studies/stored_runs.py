@@ -49,13 +49,16 @@ class StoredRunsError(ValueError):
 
 
 def _from_json(entry, path):
+  cell, seed, record = entry["cell"], entry["seed"], entry.get("record")
+  if not isinstance(record, (dict, type(None))) or not isinstance(
+      (record or {}).get("study", {}), dict):
+    raise TypeError(f"record {record!r} is not a study.json object")
   series = {metric: {int(step): math.nan if v is None else float(v)
                      for step, v in values.items()}
             for metric, values in entry["series"].items()}
-  cell, seed = entry["cell"], entry["seed"]
   sample = samples_file(os.path.dirname(path), cell, seed)
   return collect.Run(
-      model_dir=entry["model_dir"], cell=cell, seed=seed, record=entry.get("record"),
+      model_dir=entry["model_dir"], cell=cell, seed=seed, record=record,
       final_step=entry["final_step"], complete=bool(entry["complete"]), series=series,
       protocol=entry["protocol"], dataset=entry.get("dataset", "dataset?"),
       attempt_secs=list(entry["attempt_secs"]),

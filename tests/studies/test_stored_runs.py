@@ -115,6 +115,8 @@ def test_cells_without_a_sample_grid_are_named_under_the_montage(tmp_path):
     ('{"tables": []}', r"--earlier_report=.*report.json has no list of runs"),
     ('{"runs": [{"cell": "a", "seed": 0}]}',
      r"--earlier_report=.*report.json: run 0 is not a stored run \(KeyError: 'series'\)"),
+    ('{"runs": [{"cell": "a", "seed": 0, "record": {"study": "x"}}]}',
+     r"run 0 is not a stored run \(TypeError: record .* is not a study.json object\)"),
 ])
 def test_a_bad_earlier_report_is_named(tmp_path, content, error):
   path = tmp_path / "report.json"
