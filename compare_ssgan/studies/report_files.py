@@ -160,7 +160,7 @@ def _not_shown(cells, shown, montage_path):
   if not missing:
     return ""
   return ("" if montage_path else f"### {_MONTAGE_TITLE}\n\n") + (
-      f"Not shown (its best seed's final sample grid is not available): "
+      f"Not shown (the final sample grid of the cell's best seed is not available): "
       f"{', '.join(missing)}.")
 
 

@@ -105,7 +105,7 @@ def test_cells_without_a_sample_grid_are_named_under_the_montage(tmp_path):
   _with_stored(root, first, out)
   markdown = (out / report_files.MARKDOWN).read_text()
   assert markdown.rstrip().endswith(
-      "Not shown (its best seed's final sample grid is not available): ssgan.")
+      "Not shown (the final sample grid of the cell's best seed is not available): ssgan.")
   assert json.loads((out / report_files.JSON).read_text())["montage_seeds"] == {"uncond": 1}
 
 
