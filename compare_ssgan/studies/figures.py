@@ -158,14 +158,17 @@ def probe_vs_fid(cells, metric, path):
 def montage(cells, path):
   """Each cell's final sample grid, from its seed with the lowest final FID.
 
-  Returns (path or None, [collect.Run shown]).
+  Returns (path or None, [collect.Run shown], [names of the cells with a best seed whose
+  grid is not available]); the figure names those too.
   """
-  shown = []
+  shown, missing = [], []
   for cell in cells:
     best = tables.stat(cell, "fid", "final").best_seed
-    shown += [run for run in cell.complete() if run.seed == best and run.samples][:1]
+    found = [run for run in cell.complete() if run.seed == best and run.samples][:1]
+    shown += found
+    missing += [cell.name] if best is not None and not found else []
   if not shown:
-    return None, []
+    return None, [], missing
   columns = min(4, len(shown))
   rows = math.ceil(len(shown) / columns)
   figure, axes = _figure(rows, columns, (3 * columns, 3.3 * rows))
@@ -176,8 +179,9 @@ def montage(cells, path):
     axis.imshow(image, cmap="gray", vmin=0, vmax=255)  # cmap only for grayscale grids.
     axis.set_title(f"{run.cell} (seed {run.seed})", fontsize="small")
   figure.suptitle(f"Final samples of each cell's seed with the lowest final FID: "
-                  f"{protocol(cells)}", fontsize="small")
+                  f"{protocol(cells)}" + (f"\nNot available: {', '.join(missing)}"
+                                          if missing else ""), fontsize="small")
   figure.tight_layout()
   figure.savefig(path, dpi=100, bbox_inches="tight")
-  return path, shown
+  return path, shown, missing
 

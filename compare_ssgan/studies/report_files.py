@@ -151,12 +151,9 @@ def _keep_samples(shown, out):
       os.remove(path)
 
 
-def _not_shown(cells, shown, montage_path):
+def _not_shown(missing, montage_path):
   """The sentence after the montage (or in its place) naming the cells with a final FID
   that it leaves out for want of the sample grid."""
-  missing = [c.name for c in cells
-             if tables.stat(c, "fid", "final").best_seed is not None
-             and c.name not in {r.cell for r in shown}]
   if not missing:
     return ""
   return ("" if montage_path else f"### {_MONTAGE_TITLE}\n\n") + (
@@ -185,7 +182,7 @@ def write_report(cells, out, baseline=None):
           cells, probe_metrics, os.path.join(out, PROBE_CURVES)),
       "Probe accuracy against FID": probe_metrics and figures.probe_vs_fid(
           cells, probe_metrics[-1], os.path.join(out, PROBE_VS_FID))}
-  montage_path, shown = figures.montage(cells, os.path.join(out, MONTAGE))
+  montage_path, shown, not_shown = figures.montage(cells, os.path.join(out, MONTAGE))
   figure_paths[_MONTAGE_TITLE] = montage_path
   figure_paths = {title: path for title, path in figure_paths.items() if path}
   _keep_samples(shown, out)
@@ -231,7 +228,7 @@ def write_report(cells, out, baseline=None):
          else []) +
         [f"### {title}\n\n![{title}]({os.path.basename(path)})"
          for title, path in figure_paths.items()] +
-        [text for text in [_not_shown(cells, shown, montage_path)] if text]) + "\n")
+        [text for text in [_not_shown(not_shown, montage_path)] if text]) + "\n")
   paths["hparams"] = hparams.write(cells, os.path.join(out, HPARAMS))
   paths.update({os.path.basename(p): p for p in figure_paths.values()})
   return paths

@@ -13,6 +13,7 @@ import pytest
 from compare_ssgan import main  # pylint: disable=unused-import
 from compare_ssgan import run_dir
 from compare_ssgan.studies import collect
+from compare_ssgan.studies import figures
 from compare_ssgan.studies import report_files
 from compare_ssgan.studies import run_log
 from compare_ssgan.studies import run_study as run_cli
@@ -107,6 +108,10 @@ def test_cells_without_a_sample_grid_are_named_under_the_montage(tmp_path):
   assert markdown.rstrip().endswith(
       "Not shown (the final sample grid of the cell's best seed is not available): ssgan.")
   assert json.loads((out / report_files.JSON).read_text())["montage_seeds"] == {"uncond": 1}
+  cells = collect.group_cells(stored_runs.read(str(first / report_files.JSON)), True)
+  path, shown, missing = figures.montage(cells, str(tmp_path / "montage.png"))
+  assert ([(r.cell, r.seed) for r in shown], missing) == ([("uncond", 1)], ["ssgan"])
+  assert os.path.exists(path)  # Its title names ssgan as not available.
 
 
 @pytest.mark.parametrize("content, error", [
