@@ -166,7 +166,8 @@ def montage(cells, path):
     best = tables.stat(cell, "fid", "final").best_seed
     found = [run for run in cell.complete() if run.seed == best and run.samples][:1]
     shown += found
-    missing += [cell.name] if best is not None and not found else []
+    if best is not None and not found:
+      missing.append(cell.name)
   if not shown:
     return None, [], missing
   columns = min(4, len(shown))

@@ -210,7 +210,7 @@ def write_report(cells, out, baseline=None):
     json.dump({"tables": [{"name": g.name, "title": g.title, "rows": g.rows,
                            "columns": g.columns,
                            "cells": [_no_nan(r) for r in g.records()]} for g in grids],
-               "runs": [stored_runs.to_json(r) for c in cells for r in c.runs],
+               "runs": [_no_nan(stored_runs.to_json(r)) for c in cells for r in c.runs],
                "montage_seeds": {r.cell: r.seed for r in shown},
                "comparisons": {"baseline": baseline, **{
                    metric: [_no_nan(r) for r in comparisons.records(c)]

@@ -28,19 +28,15 @@ def samples_file(report_dir, cell, seed):
   return os.path.join(report_dir, SAMPLES_DIR, f"{cell}_seed_{seed}.png")
 
 
-def _finite_or_none(value):
-  return None if isinstance(value, float) and math.isnan(value) else value
-
-
 def to_json(run):
-  """report.json's entry of a collect.Run (NaN as null; the record without its command
-  line, which names this machine's interpreter)."""
+  """report.json's entry of a collect.Run (the record without its command line, which names
+  this machine's interpreter); NaN stays NaN, for the writer to store as null."""
   record = {k: v for k, v in (run.record or {}).items() if k != "command"}
   return {"model_dir": run.model_dir, "cell": run.cell, "seed": run.seed,
           "complete": run.complete, "final_step": run.final_step, "protocol": run.protocol,
           "dataset": run.dataset, "record": record or None,
           "attempt_secs": run.attempt_secs, "wall_secs": run.wall_secs,
-          "series": {m: {str(step): _finite_or_none(v) for step, v in sorted(values.items())}
+          "series": {m: {str(step): v for step, v in sorted(values.items())}
                      for m, values in sorted(run.series.items())}}
 
 
