@@ -51,7 +51,7 @@ def main(argv):
   try:
     study = study_file.load(FLAGS.study)
     specs = runner.run_specs(study, FLAGS.root, FLAGS.only)
-    if FLAGS.earlier_report:
+    if FLAGS.earlier_report is not None:  # An empty value is an error, not no flag.
       specs = _without_stored(study, specs, FLAGS.earlier_report)
     if FLAGS.dry_run:
       for spec in specs:

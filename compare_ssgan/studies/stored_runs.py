@@ -46,6 +46,8 @@ class StoredRunsError(ValueError):
 
 def _from_json(entry, path):
   cell, seed, record = entry["cell"], entry["seed"], entry.get("record")
+  if not isinstance(cell, str) or isinstance(seed, bool) or not isinstance(seed, int):
+    raise TypeError(f"cell {cell!r} and seed {seed!r} are not a name and an integer")
   if not isinstance(record, (dict, type(None))) or not isinstance(
       (record or {}).get("study", {}), dict):
     raise TypeError(f"record {record!r} is not a study.json object")
@@ -65,8 +67,8 @@ def _from_json(entry, path):
 def read(path):
   """[collect.Run] of a report.json, each with `stored_in` = path."""
   if not os.path.isfile(path):
-    raise StoredRunsError(f"--earlier_report={path}: no such file (expected a report.json "
-                          "that write_report wrote).")
+    raise StoredRunsError(f"--earlier_report={path!r}: not a file (expected the path of a "
+                          "report.json that write_report wrote).")
   with open(path) as f:
     try:
       report = json.load(f)

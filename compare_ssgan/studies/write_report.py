@@ -40,12 +40,12 @@ def main(argv):
     raise app.UsageError("Give exactly one of --study_dir and --run_dirs.")
   run_dirs = (collect.find_run_dirs(FLAGS.study_dir) if FLAGS.study_dir
               else FLAGS.run_dirs)
-  if not run_dirs and not FLAGS.earlier_report:
+  if not run_dirs and FLAGS.earlier_report is None:
     raise app.UsageError(f"No run directories (with study.json or config.gin) in "
                          f"{FLAGS.study_dir or FLAGS.run_dirs}.")
   try:
     runs = [collect.read_run(d) for d in run_dirs or ()]
-    if FLAGS.earlier_report:
+    if FLAGS.earlier_report is not None:  # An empty value is an error, not no flag.
       stored = stored_runs.read(FLAGS.earlier_report)
       stored_runs.check_same_study(stored, stored_runs.study_names(runs),
                                    FLAGS.earlier_report)

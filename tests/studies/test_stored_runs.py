@@ -115,7 +115,10 @@ def test_cells_without_a_sample_grid_are_named_under_the_montage(tmp_path):
 
 
 @pytest.mark.parametrize("content, error", [
-    (None, r"--earlier_report=.*report.json: no such file"),
+    (None, r"--earlier_report='.*report.json': not a file"),
+    ('{"runs": [{"cell": "a", "seed": "0"}]}',
+     r"run 0 is not a stored run \(TypeError: cell 'a' and seed '0' are not a name and an "
+     r"integer\)"),
     ("{", r"--earlier_report=.*report.json is not valid JSON"),
     ('{"tables": []}', r"--earlier_report=.*report.json has no list of runs"),
     ('{"runs": [{"cell": "a", "seed": 0}]}',
@@ -184,6 +187,13 @@ def test_the_report_of_another_study_is_refused(tmp_path):
   with pytest.raises(app.UsageError, match=error):
     _write_report_cli(f"--study_dir={other}", f"--earlier_report={report}",
                       f"--out={tmp_path / 'out'}")
+
+
+def test_an_empty_earlier_report_is_an_error_not_no_flag(tmp_path):
+  with pytest.raises(SystemExit, match=r"--earlier_report='': not a file"):
+    _run_study_cli(tmp_path, "--earlier_report=", "--dry_run")
+  with pytest.raises(app.UsageError, match=r"--earlier_report='': not a file"):
+    _write_report_cli(f"--study_dir={tmp_path}", "--earlier_report=", f"--out={tmp_path}")
 
 
 @pytest.mark.parametrize("args, error", [
