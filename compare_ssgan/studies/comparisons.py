@@ -1,11 +1,12 @@
-"""Each cell against the baseline cell, with the statistics a reviewer asks for.
+"""Each cell against the baseline cell (and chosen pairs of cells), with the statistics a
+reviewer asks for.
 
 Seeds shared by the two cells pair their runs (the same data order and initial draws), so
 the difference is taken per seed: its mean with a 95 % confidence interval from Student's t
 and from a percentile bootstrap, a paired t-test, and the effect size d_z (mean difference
 over the standard deviation of the differences). Cells without two shared seeds are
-compared unpaired by Welch's t-test. The p-values of one metric are corrected over the cells
-by Holm's method. With fewer than two values on a side there is no interval, and the
+compared unpaired by Welch's t-test. The p-values of one metric are corrected by Holm's
+method over the cells compared with the baseline, and separately over the chosen pairs. With fewer than two values on a side there is no interval, and the
 comparison says why.
 """
 import dataclasses
@@ -134,15 +135,21 @@ def holm(p_values):
 
 def compare(values_by_cell, baseline, metric):
   """Every other cell against `baseline` ({cell: {seed: value}}), Holm-corrected."""
-  base = values_by_cell[baseline]
+  return compare_pairs(values_by_cell, [(cell, baseline) for cell in values_by_cell
+                                        if cell != baseline], metric)
+
+
+def compare_pairs(values_by_cell, pairs, metric):
+  """Each (cell, reference) of `pairs` ({cell: {seed: value}}), Holm-corrected over the
+  pairs; paired over shared seeds where there are two or more, else Welch."""
   found = []
-  for cell, values in values_by_cell.items():
-    if cell == baseline:
-      continue
+  for cell, reference in pairs:
+    values, base = values_by_cell[cell], values_by_cell[reference]
     if len(set(values) & set(base)) >= 2:
-      found.append(paired(cell, baseline, metric, values, base))
+      found.append(paired(cell, reference, metric, values, base))
     else:
-      found.append(welch(cell, baseline, metric, list(values.values()), list(base.values())))
+      found.append(welch(cell, reference, metric, list(values.values()),
+                         list(base.values())))
   for comparison, adjusted in zip(found, holm([c.p for c in found])):
     comparison.p_holm = adjusted
   return found

@@ -49,33 +49,72 @@ def _unit(metric):
       "probe_") else metric.upper()
 
 
-def _comparisons(cells, baseline):
-  """{metric: [comparisons.Comparison]}: each cell's final FID, KID and probe accuracy of
-  each block against the baseline cell's, Holm over the cells within each metric (cells
-  without values for a metric are left out of it)."""
+def _final_values(cells):
+  """{metric: {cell: {seed: value}}}: each run's final FID, KID and probe accuracy of each
+  block (cells without values for a metric are left out of it)."""
   found = {}
   for metric in list(tables.METRICS) + _probe_metrics(cells):
     values = {c.name: tables.stat(c, metric, "final").values for c in cells}
-    values = {name: v for name, v in values.items() if v}
-    if baseline in values and len(values) > 1:
-      found[metric] = comparisons.compare(values, baseline, metric)
+    found[metric] = {name: v for name, v in values.items() if v}
   return found
+
+
+def _comparisons(cells, baseline):
+  """{metric: [comparisons.Comparison]}: each cell against the baseline cell, Holm over the
+  cells within each metric."""
+  return {metric: comparisons.compare(values, baseline, metric)
+          for metric, values in _final_values(cells).items()
+          if baseline in values and len(values) > 1}
+
+
+def _pair_comparisons(cells, pairs):
+  """{metric: [comparisons.Comparison]}: each (cell, reference) of `pairs` whose two cells
+  have values for the metric, Holm over those pairs within each metric."""
+  found = {}
+  for metric, values in _final_values(cells).items():
+    scored = [(a, b) for a, b in pairs if a in values and b in values]
+    if scored:
+      found[metric] = comparisons.compare_pairs(values, scored, metric)
+  return found
+
+
+def check_pairs(pairs, cells, baseline):
+  """ValueError naming the first (cell, reference) of `pairs` that is not two different
+  cells of the report, repeats a pair, or includes the baseline (every cell is compared with
+  it already)."""
+  names = [c.name for c in cells]
+  seen = set()
+  for a, b in pairs:
+    shown = f"--pairs entry {a}:{b}"
+    if a not in names or b not in names:
+      raise ValueError(f"{shown}: {a if a not in names else b} is not a cell of the report; "
+                       f"its cells are {names}.")
+    if a == b:
+      raise ValueError(f"{shown}: a cell compared with itself; expected two different cells.")
+    if baseline in (a, b):
+      raise ValueError(f"{shown}: every cell is already compared with the baseline, {baseline}.")
+    if frozenset((a, b)) in seen:
+      raise ValueError(f"{shown}: this pair is given twice.")
+    seen.add(frozenset((a, b)))
 
 
 def _number(value, decimals):
   return "—" if math.isnan(value) else f"{value:.{decimals}f}"
 
 
-def _comparison_markdown(found, baseline):
-  lines = [f"### Differences from {baseline} at the final step", "",
+def _comparison_markdown(found, title, family):
+  """The comparisons' table and sentences under `title`; `family`: what Holm's correction
+  runs over (e.g. "cells"), counted per metric."""
+  lines = [f"### {title}", "",
            "Per seed where the cells share seeds (paired t), else Welch's t; 95 % intervals "
            "from t and from a percentile bootstrap (10,000 resamples); p corrected over the "
-           "cells by Holm's method; d: mean difference over the sd of the differences "
+           f"{family} by Holm's method; d: mean difference over the sd of the differences "
            "(paired) or the pooled sd (Welch). The sentences below use the t interval: with "
            "few seeds the bootstrap one is too narrow (3 values have only 10 distinct "
            "resamples).", "",
-           "| cell | metric | difference | 95 % CI (t) | 95 % CI (bootstrap) | test, n | p "
-           "| Holm p | d |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "| cell | compared with | metric | difference | 95 % CI (t) | 95 % CI (bootstrap) "
+           "| test, n | p | Holm p | d |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
   sentences = []
   for metric, found_for_metric in found.items():
     decimals = tables.decimals(metric)
@@ -83,13 +122,13 @@ def _comparison_markdown(found, baseline):
     for c in found_for_metric:
       interval = lambda pair: ("—" if math.isnan(pair[0])  # pylint: disable=cell-var-from-loop
                                else f"[{pair[0]:{fmt}}, {pair[1]:{fmt}}]")
-      lines.append(f"| {c.cell} | {_unit(metric)} | {c.difference:+{fmt}} | "
+      lines.append(f"| {c.cell} | {c.baseline} | {_unit(metric)} | {c.difference:+{fmt}} | "
                    f"{interval(c.ci_t)} | {interval(c.ci_bootstrap)} | "
                    f"{c.test or '—'}, {c.n} | {comparisons.format_p(c.p)} | "
                    f"{comparisons.format_p(c.p_holm)} | "
                    f"{_number(c.effect_size, 2)} |")
       sentences.append("- " + comparisons.sentence(
-          c, _unit(metric), decimals, family=f"the {len(found_for_metric)} cells"))
+          c, _unit(metric), decimals, family=f"the {len(found_for_metric)} {family}"))
   return "\n".join(lines + [""] + sentences)
 
 
@@ -161,18 +200,21 @@ def _not_shown(missing, montage_path):
       f"{', '.join(missing)}.")
 
 
-def write_report(cells, out, baseline=None):
+def write_report(cells, out, baseline=None, pairs=()):
   """Every report file of `cells` (collect.CellRuns) into `out`; returns their paths.
 
-  `baseline` (default: the first cell) is the cell the others are compared with.
+  `baseline` (default: the first cell) is the cell the others are compared with; `pairs`:
+  further (cell, reference) comparisons (check_pairs), a Holm family of their own.
   """
   baseline = baseline or cells[0].name
   if baseline not in [c.name for c in cells]:
     raise ValueError(f"--baseline={baseline} is not a cell of the report; its cells are "
                      f"{[c.name for c in cells]}.")
+  check_pairs(pairs, cells, baseline)
   os.makedirs(out, exist_ok=True)
   grids = tables.grids(cells)
   found = _comparisons(cells, baseline)
+  found_pairs = _pair_comparisons(cells, pairs)
   paths = {}
   probe_metrics = _probe_metrics(cells)
   figure_paths = {
@@ -214,7 +256,9 @@ def write_report(cells, out, baseline=None):
                "montage_seeds": {r.cell: r.seed for r in shown},
                "comparisons": {"baseline": baseline, **{
                    metric: [_no_nan(r) for r in comparisons.records(c)]
-                   for metric, c in found.items()}}}, f, indent=1)
+                   for metric, c in found.items()}},
+               "pair_comparisons": {metric: [_no_nan(r) for r in comparisons.records(c)]
+                                    for metric, c in found_pairs.items()}}, f, indent=1)
   paths["latex"] = os.path.join(out, LATEX)
   with open(paths["latex"], "w") as f:
     f.write("% \\usepackage{booktabs}\n" + "\n\n".join(tables.latex(g) for g in grids) + "\n")
@@ -222,7 +266,10 @@ def write_report(cells, out, baseline=None):
   with open(paths["markdown"], "w") as f:
     f.write("\n\n".join(
         [_MARKDOWN_NOTE] + [tables.markdown(g) for g in grids] +
-        ([_comparison_markdown(found, baseline)] if found else []) +
+        ([_comparison_markdown(found, f"Differences from {baseline} at the final step",
+                               "cells")] if found else []) +
+        ([_comparison_markdown(found_pairs, "Differences between the chosen pairs at the "
+                               "final step", "pairs")] if found_pairs else []) +
         [text for text in [_per_run_markdown(cells)] if text] +
         ([_wall_time_markdown(cells)] if any(r.attempt_secs for c in cells for r in c.runs)
          else []) +

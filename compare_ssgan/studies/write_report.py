@@ -7,7 +7,8 @@
 tables.tex (booktabs), curves.png (FID/KID over training), probe_curves.png and
 probe_vs_fid.png (when runs have the probe metric), montage.png (final samples) and
 hparams/ (TensorBoard HParams: `tensorboard --logdir OUT/hparams`) and samples/ (the grids
-the montage shows). With --study_dir the planned seeds and cells come from the runs'
+the montage shows). Every cell is compared with --baseline's; `--pairs=bcr:cr,zcr:cr` adds
+the comparisons of those pairs. With --study_dir the planned seeds and cells come from the runs'
 study.json; with --run_dirs, from the runs given. `--earlier_report=reports/NAME/report.json`
 adds the runs stored in an earlier report whose run directories are not here (a study
 resumed on another machine; see stored_runs.py).
@@ -26,7 +27,20 @@ flags.DEFINE_list("run_dirs", None, "Run directories (instead of --study_dir).")
 flags.DEFINE_string("out", None, "Where the report files go.")
 flags.DEFINE_string("baseline", None, "The cell the others are compared with (default: the "
                     "first cell).")
+flags.DEFINE_list("pairs", [], "Further comparisons, CELL:REFERENCE each (e.g. bcr:cr), "
+                  "Holm-corrected over these pairs.")
 FLAGS = flags.FLAGS  # And stored_runs.py's --earlier_report.
+
+
+def _parse_pairs(entries):
+  """[(cell, reference)] from --pairs' CELL:REFERENCE entries."""
+  pairs = []
+  for entry in entries:
+    parts = entry.split(":")
+    if len(parts) != 2 or not all(parts):
+      raise app.UsageError(f"--pairs entry {entry!r}: expected CELL:REFERENCE, e.g. bcr:cr.")
+    pairs.append(tuple(parts))
+  return pairs
 
 
 def main(argv):
@@ -38,6 +52,7 @@ def main(argv):
     raise app.UsageError("--out is required (the report's directory).")
   if (FLAGS.study_dir is None) == (FLAGS.run_dirs is None):
     raise app.UsageError("Give exactly one of --study_dir and --run_dirs.")
+  pairs = _parse_pairs(FLAGS.pairs)
   run_dirs = (collect.find_run_dirs(FLAGS.study_dir) if FLAGS.study_dir
               else FLAGS.run_dirs)
   if not run_dirs and FLAGS.earlier_report is None:
@@ -57,7 +72,10 @@ def main(argv):
   cells = collect.group_cells(runs, use_study_plan=bool(FLAGS.study_dir))
   for grid in tables.grids(cells):
     print(tables.plain_text(grid) + "\n")
-  paths = report_files.write_report(cells, FLAGS.out, FLAGS.baseline)
+  try:
+    paths = report_files.write_report(cells, FLAGS.out, FLAGS.baseline, pairs)
+  except ValueError as e:  # A --baseline or --pairs that names no cell of the report.
+    raise app.UsageError(str(e)) from e
   print("Wrote " + ", ".join(sorted(paths.values())))
 
 

@@ -177,5 +177,54 @@ def test_the_probe_of_every_block_is_compared_with_the_baseline_as_scipy_does(tm
   assert {c["cell"]: c["difference"] for c in found["probe_top1_block1"]} == pytest.approx(
       {"ssgan": 0.0, "rot_only": 0.0})
   markdown = (out / report_files.MARKDOWN).read_text()
-  assert "| ssgan | probe top-1, block2 | +0.040 |" in markdown
+  assert "| ssgan | uncond | probe top-1, block2 | +0.040 |" in markdown
   assert "- ssgan − uncond = +0.040 probe top-1, block2, 95 % CI [0.015, 0.065]" in markdown
+
+
+def _three_cells(tmp_path, fid):
+  study = dict(synthetic.STUDY, cells={"uncond": {}, "cr": {}, "bcr": {}, "zcr": {}})
+  runs = {(cell, seed): (True, {"fid": {0: 100.0, 20: values[seed]}})
+          for cell, values in fid.items() for seed in range(3)}
+  root = synthetic.write_tree(str(tmp_path / "study"), runs, study)
+  return collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
+                             use_study_plan=True)
+
+
+def test_chosen_pairs_are_compared_as_scipy_does_and_holm_runs_over_the_pairs(tmp_path):
+  fid = {"uncond": [50.0, 48.0, 53.0], "cr": [40.0, 39.0, 44.0], "bcr": [35.0, 36.5, 38.0],
+         "zcr": [41.0, 37.0, 45.5]}
+  out = tmp_path / "report"
+  report_files.write_report(_three_cells(tmp_path, fid), str(out), baseline="uncond",
+                            pairs=[("bcr", "cr"), ("zcr", "cr")])
+  report = json.loads((out / report_files.JSON).read_text())
+  pairs = {c["cell"]: c for c in report["pair_comparisons"]["fid"]}
+  p_values = {cell: stats.ttest_rel(fid[cell], fid["cr"]).pvalue for cell in ("bcr", "zcr")}
+  low, high = sorted(p_values.values())
+  for cell in ("bcr", "zcr"):
+    assert pairs[cell]["baseline"] == "cr"
+    assert pairs[cell]["difference"] == pytest.approx(np.mean(fid[cell]) - np.mean(fid["cr"]))
+    assert pairs[cell]["p"] == pytest.approx(p_values[cell], rel=1e-9)
+    assert pairs[cell]["p_holm"] == pytest.approx(
+        2 * low if p_values[cell] == low else max(2 * low, high), rel=1e-9)
+  # The baseline's family is unchanged by the pairs: three cells against uncond.
+  assert {c["cell"] for c in report["comparisons"]["fid"]} == {"cr", "bcr", "zcr"}
+  markdown = (out / report_files.MARKDOWN).read_text()
+  section = markdown.split("### Differences between the chosen pairs at the final step")[1]
+  assert "| bcr | cr | FID | -4.50 |" in section
+  assert "p corrected over the pairs by Holm's method" in section
+  assert "- bcr − cr = -4.50 FID, 95 % CI" in section
+
+
+@pytest.mark.parametrize("pairs, error", [
+    ([("bcr", "nope")], r"--pairs entry bcr:nope: nope is not a cell"),
+    ([("bcr", "bcr")], r"--pairs entry bcr:bcr: a cell compared with itself"),
+    ([("bcr", "uncond")], r"--pairs entry bcr:uncond: every cell is already compared"),
+    ([("uncond", "cr")], r"--pairs entry uncond:cr: every cell is already compared"),
+    ([("bcr", "cr"), ("cr", "bcr")], r"--pairs entry cr:bcr: this pair is given twice"),
+])
+def test_a_bad_pair_is_named_and_nothing_is_written(tmp_path, pairs, error):
+  fid = {cell: [40.0, 41.0, 42.0] for cell in ("uncond", "cr", "bcr", "zcr")}
+  cells = _three_cells(tmp_path, fid)
+  with pytest.raises(ValueError, match=error):
+    report_files.write_report(cells, str(tmp_path / "report"), baseline="uncond", pairs=pairs)
+  assert not (tmp_path / "report").exists()

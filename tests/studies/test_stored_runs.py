@@ -200,7 +200,18 @@ def test_an_empty_earlier_report_is_an_error_not_no_flag(tmp_path):
     (["--study_dir=runs/x"], r"--out is required"),
     (["--study_dir=runs/x", "--run_dirs=runs/a", "--out=o"], r"exactly one of --study_dir"),
     (["--out=o"], r"exactly one of --study_dir"),
+    (["--study_dir=runs/x", "--out=o", "--pairs=bcr"], r"--pairs entry 'bcr': expected CELL:"),
+    (["--study_dir=runs/x", "--out=o", "--pairs=bcr:cr,a:b:c"], r"entry 'a:b:c': expected"),
+    (["--study_dir=runs/x", "--out=o", "--pairs=bcr:"], r"entry 'bcr:': expected"),
 ])
 def test_the_report_command_names_a_missing_or_clashing_flag(args, error):
   with pytest.raises(app.UsageError, match=error):
     _write_report_cli(*args)
+
+
+def test_a_pair_naming_no_cell_is_a_usage_error_and_writes_nothing(tmp_path):
+  root = synthetic.write_tree(str(tmp_path / "study"))
+  with pytest.raises(app.UsageError, match=r"--pairs entry ssgan:nope: nope is not a cell"):
+    _write_report_cli(f"--study_dir={root}", f"--out={tmp_path / 'out'}",
+                      "--baseline=uncond", "--pairs=ssgan:nope")
+  assert not (tmp_path / "out").exists()
