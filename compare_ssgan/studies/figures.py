@@ -155,6 +155,16 @@ def probe_vs_fid(cells, metric, path):
                              f"{protocol(cells)}")
 
 
+def _sample_grid(path):
+  """The pixels of a run's sample grid; ValueError naming a file that is no readable PNG."""
+  try:
+    with Image.open(path) as image:
+      return np.asarray(image)
+  except (OSError, SyntaxError) as e:  # PIL's errors for a damaged or truncated file.
+    raise ValueError(f"{path}: not a readable sample grid ({e}); expected the PNG the "
+                     "trainer writes under samples/.") from e
+
+
 def montage(cells, path):
   """Each cell's final sample grid, from its seed with the lowest final FID.
 
@@ -170,13 +180,13 @@ def montage(cells, path):
       missing.append(cell.name)
   if not shown:
     return None, [], missing
+  images = [_sample_grid(run.samples) for run in shown]  # Every one read before drawing.
   columns = min(4, len(shown))
   rows = math.ceil(len(shown) / columns)
   figure, axes = _figure(rows, columns, (3 * columns, 3.3 * rows))
   for axis in axes.flat:
     axis.axis("off")
-  for axis, run in zip(axes.flat, shown):
-    image = np.asarray(Image.open(run.samples))
+  for axis, run, image in zip(axes.flat, shown, images):
     axis.imshow(image, cmap="gray", vmin=0, vmax=255)  # cmap only for grayscale grids.
     axis.set_title(f"{run.cell} (seed {run.seed})", fontsize="small")
   figure.suptitle(f"Final samples of each cell's seed with the lowest final FID: "

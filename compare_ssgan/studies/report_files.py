@@ -217,15 +217,16 @@ def write_report(cells, out, baseline=None, pairs=()):
   found_pairs = _pair_comparisons(cells, pairs)
   paths = {}
   probe_metrics = _probe_metrics(cells)
+  # First: it reads every sample grid, so a damaged one stops the report before any file.
+  montage_path, shown, not_shown = figures.montage(cells, os.path.join(out, MONTAGE))
   figure_paths = {
       "FID and KID over training": figures.curves(
           cells, tables.METRICS, os.path.join(out, CURVES)),
       "Probe accuracy over training": figures.curves(
           cells, probe_metrics, os.path.join(out, PROBE_CURVES)),
       "Probe accuracy against FID": probe_metrics and figures.probe_vs_fid(
-          cells, probe_metrics[-1], os.path.join(out, PROBE_VS_FID))}
-  montage_path, shown, not_shown = figures.montage(cells, os.path.join(out, MONTAGE))
-  figure_paths[_MONTAGE_TITLE] = montage_path
+          cells, probe_metrics[-1], os.path.join(out, PROBE_VS_FID)),
+      _MONTAGE_TITLE: montage_path}
   figure_paths = {title: path for title, path in figure_paths.items() if path}
   _keep_samples(shown, out)
 

@@ -74,7 +74,7 @@ def main(argv):
     print(tables.plain_text(grid) + "\n")
   try:
     paths = report_files.write_report(cells, FLAGS.out, FLAGS.baseline, pairs)
-  except ValueError as e:  # A --baseline or --pairs that names no cell of the report.
+  except ValueError as e:  # A --baseline or --pairs naming no cell; a damaged sample grid.
     raise app.UsageError(str(e)) from e
   print("Wrote " + ", ".join(sorted(paths.values())))
 

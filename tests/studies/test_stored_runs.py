@@ -215,3 +215,20 @@ def test_a_pair_naming_no_cell_is_a_usage_error_and_writes_nothing(tmp_path):
     _write_report_cli(f"--study_dir={root}", f"--out={tmp_path / 'out'}",
                       "--baseline=uncond", "--pairs=ssgan:nope")
   assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a png"])
+def test_a_damaged_sample_grid_is_named_and_the_report_is_left_as_it_was(tmp_path, damage):
+  root = synthetic.write_tree(str(tmp_path / "study"))
+  report = tmp_path / "report"
+  report_files.write_report(_cells(root), str(report))
+  shutil.rmtree(root)
+  written = lambda name: ((report / name).read_bytes(), (report / name).stat().st_mtime_ns)
+  before = {name: written(name) for name in os.listdir(report) if os.path.isfile(report / name)}
+  grid = report / stored_runs.SAMPLES_DIR / "ssgan_seed_0.png"
+  whole = grid.read_bytes()
+  grid.write_bytes(whole[:len(whole) // 2] if damage == "truncated" else b"pixels")
+  with pytest.raises(app.UsageError, match=r"ssgan_seed_0.png: not a readable sample grid"):
+    _write_report_cli(f"--study_dir={root}", f"--earlier_report={report / report_files.JSON}",
+                      f"--out={report}")
+  assert {name: written(name) for name in before} == before  # Not even written again.
