@@ -2,11 +2,12 @@
 
   python -m compare_ssgan.studies.run_study --study=gin_configs/studies/NAME.gin \
       [--root=runs/studies] [--only=cell,cell] [--earlier_report=reports/NAME/report.json]
-    [--dry_run]
+      [--cells_first] [--dry_run]
 
-Exits non-zero if any run failed (each failure is reported with its log), a run
-directory holds something else, or it was stopped (Ctrl-C, SIGTERM: the run going on is
-stopped too, and the same command resumes it). `--dry_run` prints each run's command and
+Seeds are the outer loop (every cell's seed 0 first); `--cells_first` runs each cell's
+seeds before the next cell's. Exits non-zero if any run failed (each failure is reported
+with its log), a run directory holds something else, or it was stopped (Ctrl-C, SIGTERM:
+the run going on is stopped too, and the same command resumes it). `--dry_run` prints each run's command and
 touches nothing. `--earlier_report` skips the runs that an earlier report stores as
 complete and that have no run directory here (a study resumed on another machine:
 stored_runs.py); write_report takes the same flag to include them.
@@ -26,6 +27,8 @@ from compare_ssgan.studies import study_file
 flags.DEFINE_string("study", None, "The study file (gin_configs/studies/*.gin).")
 flags.DEFINE_string("root", "runs/studies", "Runs go to <root>/<study.name>/<cell>/seed_<s>.")
 flags.DEFINE_list("only", None, "Run only these cells.")
+flags.DEFINE_bool("cells_first", False, "Run each cell's seeds before the next cell's "
+                  "(default: every cell's first seed, then the next seed).")
 flags.DEFINE_bool("dry_run", False, "Print the runs' commands instead of running them.")
 FLAGS = flags.FLAGS  # And stored_runs.py's --earlier_report.
 
@@ -50,7 +53,7 @@ def main(argv):
     raise app.UsageError("--study is required (a file under gin_configs/studies/).")
   try:
     study = study_file.load(FLAGS.study)
-    specs = runner.run_specs(study, FLAGS.root, FLAGS.only)
+    specs = runner.run_specs(study, FLAGS.root, FLAGS.only, cells_first=FLAGS.cells_first)
     if FLAGS.earlier_report is not None:  # An empty value is an error, not no flag.
       specs = _without_stored(study, specs, FLAGS.earlier_report)
     if FLAGS.dry_run:

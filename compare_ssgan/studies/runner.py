@@ -77,21 +77,25 @@ def cell_and_seed_of(model_dir):
   return (os.path.basename(parent), int(match.group(1))) if match and parent else None
 
 
-def run_specs(study, root, only=None, python=sys.executable):
-  """The study's runs, seeds outer, cells inner; `only`: these cell names."""
+def run_specs(study, root, only=None, python=sys.executable, cells_first=False):
+  """The study's runs, seeds outer and cells inner (an interrupted study has every cell at
+  its first seeds), or with `cells_first` each cell's seeds before the next cell (an
+  interrupted study has whole cells); `only`: these cell names."""
   names = [cell.name for cell in study.cells]
   unknown = sorted(set(only or ()) - set(names))
   if unknown:
     raise study_file.StudyError(f"--only: unknown cells {unknown}; {study.path} has {names}.")
+  pairs = [(seed, cell) for seed in study.seeds for cell in study.cells]
+  if cells_first:
+    pairs.sort(key=lambda pair: names.index(pair[1].name))  # Stable: seeds stay in order.
   specs = []
-  for seed in study.seeds:
-    for cell in study.cells:
-      if (only and cell.name not in only) or seed not in cell.seeds:
-        continue
-      model_dir = os.path.join(root, study.name, cell.name, _SEED_DIR.format(seed))
-      command = main_command(python, model_dir, cell.configs + study.shared_configs,
-                             cell.bindings + [f"Trainer.seed={seed}"])
-      specs.append(RunSpec(cell, seed, model_dir, command))
+  for seed, cell in pairs:
+    if (only and cell.name not in only) or seed not in cell.seeds:
+      continue
+    model_dir = os.path.join(root, study.name, cell.name, _SEED_DIR.format(seed))
+    command = main_command(python, model_dir, cell.configs + study.shared_configs,
+                           cell.bindings + [f"Trainer.seed={seed}"])
+    specs.append(RunSpec(cell, seed, model_dir, command))
   return specs
 
 

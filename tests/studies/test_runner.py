@@ -74,6 +74,14 @@ def test_seeds_are_the_outer_loop_and_each_run_is_one_main_command(tmp_path):
       "--gin_bindings=Trainer.seed=1", "--mode=train_and_eval"]
 
 
+def test_cells_first_runs_each_cells_seeds_before_the_next_cell(tmp_path):
+  specs = runner.run_specs(_study(tmp_path), str(tmp_path / "runs"), cells_first=True)
+  assert [(s.cell.name, s.seed) for s in specs] == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+  only_b = runner.run_specs(_study(tmp_path), str(tmp_path / "runs"), only=["b"],
+                            cells_first=True)
+  assert [(s.cell.name, s.seed) for s in only_b] == [("b", 0), ("b", 1)]
+
+
 def test_a_study_killed_mid_run_and_restarted_neither_repeats_nor_loses_a_run(tmp_path):
   study = _study(tmp_path)
   specs = runner.run_specs(study, str(tmp_path / "runs"))
@@ -230,6 +238,13 @@ def test_dry_run_prints_the_commands_and_touches_nothing(tmp_path, capsys):
       "--gin_config=gin_configs/demo/ssgan.gin", f"--gin_bindings=Trainer.seed={seed}",
       "--mode=train_and_eval"]) for seed in (0, 1)]
   assert not root.exists()
+  run_cli.FLAGS(["run", f"--study={path}", f"--root={root}", "--cells_first", "--dry_run"])
+  try:
+    run_cli.main(["run"])
+  finally:
+    run_cli.FLAGS.unparse_flags()
+  assert [line.split()[3] for line in capsys.readouterr().out.splitlines()] == [
+      f"--model_dir={root}/micro/{cell}/seed_{seed}" for cell in "ab" for seed in (0, 1)]
 
 
 @pytest.mark.parametrize("text, error", [
