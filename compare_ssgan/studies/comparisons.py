@@ -6,8 +6,8 @@ the difference is taken per seed: its mean with a 95 % confidence interval from 
 and from a percentile bootstrap, a paired t-test, and the effect size d_z (mean difference
 over the standard deviation of the differences). Cells without two shared seeds are
 compared unpaired by Welch's t-test. The p-values of one metric are corrected by Holm's
-method over the cells compared with the baseline, and separately over the chosen pairs. With fewer than two values on a side there is no interval, and the
-comparison says why.
+method over the cells compared with the baseline, and separately over the chosen pairs.
+With fewer than two values on a side there is no interval, and the comparison says why.
 """
 import dataclasses
 import math

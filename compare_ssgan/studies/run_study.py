@@ -7,10 +7,10 @@
 Seeds are the outer loop (every cell's seed 0 first); `--cells_first` runs each cell's
 seeds before the next cell's. Exits non-zero if any run failed (each failure is reported
 with its log), a run directory holds something else, or it was stopped (Ctrl-C, SIGTERM:
-the run going on is stopped too, and the same command resumes it). `--dry_run` prints each run's command and
-touches nothing. `--earlier_report` skips the runs that an earlier report stores as
-complete and that have no run directory here (a study resumed on another machine:
-stored_runs.py); write_report takes the same flag to include them.
+the run going on is stopped too, and the same command resumes it). `--dry_run` prints each
+run's command and touches nothing. `--earlier_report` skips the runs that an earlier report
+stores as complete and that have no run directory here (a study resumed on another
+machine: stored_runs.py); write_report takes the same flag to include them.
 """
 import os
 import shlex

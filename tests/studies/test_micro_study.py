@@ -59,8 +59,8 @@ study.cells = [
     assert [(r.seed, sorted(r.values("fid"))) for r in cell.complete()] == [(0, [0, 2]),
                                                                             (1, [0, 2])]
   paths = report_files.write_report(cells, str(tmp_path / "report"))
-  for name in (report_files.MARKDOWN, report_files.CSV, report_files.JSON, report_files.LATEX, report_files.CURVES,
-               report_files.MONTAGE):
+  for name in (report_files.MARKDOWN, report_files.CSV, report_files.JSON, report_files.LATEX,
+               report_files.CURVES, report_files.MONTAGE):
     assert os.path.getsize(tmp_path / "report" / name) > 0, name
   assert os.listdir(paths["hparams"])
   assert "n=" not in open(paths["markdown"]).read().split("### t: FID at the final")[1]
