@@ -159,10 +159,14 @@ def _sample_grid(path):
   """The pixels of a run's sample grid; ValueError naming a file that is no readable PNG."""
   try:
     with Image.open(path) as image:
-      return np.asarray(image)
+      pixels = np.asarray(image)
   except (OSError, SyntaxError) as e:  # PIL's errors for a damaged or truncated file.
     raise ValueError(f"{path}: not a readable sample grid ({e}); expected the PNG the "
                      "trainer writes under samples/.") from e
+  if pixels.dtype != np.uint8:  # Drawn on a 0-255 scale: anything else would be wrong.
+    raise ValueError(f"{path}: sample grid of {pixels.dtype} pixels; expected the 8-bit PNG "
+                     "the trainer writes under samples/.")
+  return pixels
 
 
 def montage(cells, path):

@@ -7,6 +7,8 @@ import shutil
 import sys
 
 from absl import app
+import numpy as np
+from PIL import Image
 import pytest
 
 # main's flags share absl's registry with the study commands'.
@@ -217,7 +219,7 @@ def test_a_pair_naming_no_cell_is_a_usage_error_and_writes_nothing(tmp_path):
   assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "not a png"])
+@pytest.mark.parametrize("damage", ["truncated", "not a png", "16-bit"])
 def test_a_damaged_sample_grid_is_named_and_the_report_is_left_as_it_was(tmp_path, damage):
   root = synthetic.write_tree(str(tmp_path / "study"))
   report = tmp_path / "report"
@@ -227,8 +229,12 @@ def test_a_damaged_sample_grid_is_named_and_the_report_is_left_as_it_was(tmp_pat
   before = {name: written(name) for name in os.listdir(report) if os.path.isfile(report / name)}
   grid = report / stored_runs.SAMPLES_DIR / "ssgan_seed_0.png"
   whole = grid.read_bytes()
-  grid.write_bytes(whole[:len(whole) // 2] if damage == "truncated" else b"pixels")
-  with pytest.raises(app.UsageError, match=r"ssgan_seed_0.png: not a readable sample grid"):
+  if damage == "16-bit":  # Readable, but not on the 0-255 scale the montage draws.
+    Image.fromarray(np.full([8, 8], 40000, np.uint16)).save(grid)
+  else:
+    grid.write_bytes(whole[:len(whole) // 2] if damage == "truncated" else b"pixels")
+  with pytest.raises(app.UsageError, match=r"ssgan_seed_0.png: (not a readable sample grid|"
+                                           r"sample grid of uint16 pixels)"):
     _write_report_cli(f"--study_dir={root}", f"--earlier_report={report / report_files.JSON}",
                       f"--out={report}")
   assert {name: written(name) for name in before} == before  # Not even written again.
