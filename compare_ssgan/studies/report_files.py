@@ -137,7 +137,9 @@ def _per_run_markdown(cells):
   has two or more) at its final step: the values every mean in the report is taken over."""
   lines = ["### Each run at its final step", "",
            "KID ± its standard error over the evaluation's blocks (`kid.block_size`; none with "
-           "one block).", "", "| cell | seed | step | FID | KID ± s.e. |",
+           "one block). From k blocks the error has k − 1 degrees of freedom (one from two "
+           "blocks), so one run's error is a rough guide; the comparisons above use the spread "
+           "over seeds instead.", "", "| cell | seed | step | FID | KID ± s.e. |",
            "| --- | --- | --- | --- | --- |"]
   for c in cells:
     for r in c.complete():
