@@ -183,8 +183,8 @@ def test_the_probe_of_every_block_is_compared_with_the_baseline_as_scipy_does(tm
 
 def _three_cells(tmp_path, fid):
   study = dict(synthetic.STUDY, cells={"uncond": {}, "cr": {}, "bcr": {}, "zcr": {}})
-  runs = {(cell, seed): (True, {"fid": {0: 100.0, 20: values[seed]}})
-          for cell, values in fid.items() for seed in range(3)}
+  runs = {(cell, seed): (True, {"fid": {0: 100.0, 20: value}})
+          for cell, values in fid.items() for seed, value in enumerate(values)}
   root = synthetic.write_tree(str(tmp_path / "study"), runs, study)
   return collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
                              use_study_plan=True)
@@ -213,6 +213,19 @@ def test_chosen_pairs_are_compared_as_scipy_does_and_holm_runs_over_the_pairs(tm
   assert "| bcr | cr | FID | -4.50 |" in section
   assert "p corrected over the pairs by Holm's method" in section
   assert "- bcr − cr = -4.50 FID, 95 % CI" in section
+
+
+def test_holms_family_counts_only_the_cells_with_a_test(tmp_path):
+  # cr: p = 0.042 alone, 0.084 after Holm over cr and bcr; zcr's one seed has no test.
+  fid = {"uncond": [50.0, 48.0, 53.0], "cr": [44.0, 45.0, 46.5], "bcr": [45.0, 46.0, 47.0],
+         "zcr": [41.0]}
+  out = tmp_path / "report"
+  report_files.write_report(_three_cells(tmp_path, fid), str(out), baseline="uncond")
+  markdown = (out / report_files.MARKDOWN).read_text()
+  assert ("- cr − uncond = -5.17 FID, 95 % CI [-9.87, -0.46] (paired t, n = 3, p = 0.042, "
+          "Holm p = 0.084): the interval excludes 0, but not after Holm's correction over the "
+          "2 cells") in markdown
+  assert "- zcr − uncond = -9.33 FID (" in markdown and "no claim" in markdown
 
 
 @pytest.mark.parametrize("pairs, error", [
