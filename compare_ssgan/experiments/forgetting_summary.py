@@ -102,12 +102,12 @@ def summarize(rows, num_tasks, cycles, seeds):
   measures = {key: run_measures(runs[key], num_tasks, cycles)
               for key in ((s, v) for s in seeds for v in VARIANTS)}
   names = list(measures[(seeds[0], VARIANTS[0])])
-  found = [comparisons.paired(VARIANTS[1], VARIANTS[0], name,
-                              {s: measures[(s, VARIANTS[1])][name] for s in seeds},
-                              {s: measures[(s, VARIANTS[0])][name] for s in seeds})
-           for name in names]
-  for comparison, adjusted in zip(found, comparisons.holm([c.p for c in found])):
-    comparison.p_holm = adjusted
+  found = comparisons.correct([
+      comparisons.paired(VARIANTS[1], VARIANTS[0], name,
+                         {s: measures[(s, VARIANTS[1])][name] for s in seeds},
+                         {s: measures[(s, VARIANTS[0])][name] for s in seeds})
+      for name in names])
+  holm_family = f"the {comparisons.family_size(found)} measures"
   summary = {}
   for name, comparison, record in zip(names, found, comparisons.records(found)):
     variants = {}
@@ -117,7 +117,7 @@ def summarize(rows, num_tasks, cycles, seeds):
       variants[variant] = {"mean": mean, "ci95": [low, high],
                            "per_seed": {str(s): v for s, v in per_seed.items()}}
     record["sentence"] = comparisons.sentence(comparison, f"({label(name)})", 3,
-                                              family=f"the {len(names)} measures")
+                                              family=holm_family)
     summary[name] = {"label": label(name), "variants": variants,
                      "with_minus_without": record}
   matrices = {v: np.mean([accuracy_matrix(runs[(s, v)], num_tasks) for s in seeds], axis=0)

@@ -150,9 +150,19 @@ def compare_pairs(values_by_cell, pairs, metric):
     else:
       found.append(welch(cell, reference, metric, list(values.values()),
                          list(base.values())))
+  return correct(found)
+
+
+def correct(found):
+  """Sets each comparison's Holm p over `found`; returns `found`."""
   for comparison, adjusted in zip(found, holm([c.p for c in found])):
     comparison.p_holm = adjusted
   return found
+
+
+def family_size(found):
+  """How many comparisons Holm's correction ran over: those with a p-value."""
+  return sum(not math.isnan(c.p) for c in found)
 
 
 def format_p(p):

@@ -119,7 +119,7 @@ def _comparison_markdown(found, title, family):
   for metric, found_for_metric in found.items():
     decimals = tables.decimals(metric)
     fmt = f".{decimals}f"
-    tested = sum(not math.isnan(c.p) for c in found_for_metric)  # Holm's family.
+    holm_family = f"the {comparisons.family_size(found_for_metric)} {family}"
     for c in found_for_metric:
       interval = lambda pair: ("—" if math.isnan(pair[0])  # pylint: disable=cell-var-from-loop
                                else f"[{pair[0]:{fmt}}, {pair[1]:{fmt}}]")
@@ -129,7 +129,7 @@ def _comparison_markdown(found, title, family):
                    f"{comparisons.format_p(c.p_holm)} | "
                    f"{_number(c.effect_size, 2)} |")
       sentences.append("- " + comparisons.sentence(
-          c, _unit(metric), decimals, family=f"the {tested} {family}"))
+          c, _unit(metric), decimals, family=holm_family))
   return "\n".join(lines + [""] + sentences)
 
 
