@@ -3,8 +3,8 @@ reviewer asks for.
 
 Seeds shared by the two cells pair their runs (the same data order and initial draws), so
 the difference is taken per seed: its mean with a 95 % confidence interval from Student's t
-and from a percentile bootstrap, a paired t-test, and the effect size d_z (mean difference
-over the standard deviation of the differences). Cells without two shared seeds are
+(and from a percentile bootstrap, from BOOTSTRAP_MIN_SEEDS seeds on), a paired t-test, and
+the effect size d_z (mean difference over the standard deviation of the differences). Cells without two shared seeds are
 compared unpaired by Welch's t-test. The p-values of one metric are corrected by Holm's
 method over the cells compared with the baseline, and separately over the chosen pairs.
 With fewer than two values on a side there is no interval, and the comparison says why.
@@ -18,6 +18,10 @@ from scipy import stats
 
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 10000
+# Below this the percentile bootstrap of a mean is too narrow to report: 3 values have only
+# 10 distinct resamples, and for normal differences its width is about
+# 1.96 * sqrt((n - 1) / n) / t(n - 1) of the t interval's (0.37 at n = 3, 0.82 at n = 10).
+BOOTSTRAP_MIN_SEEDS = 10
 _BOOTSTRAP_SEED = 0  # Fixed: a report is the same every time it is written.
 
 
@@ -92,7 +96,8 @@ def paired(cell, baseline, metric, cell_values, baseline_values):
   found.difference = float(diffs.mean())
   sd = float(diffs.std(ddof=1))
   found.ci_t = _t_interval(found.difference, sd / math.sqrt(len(diffs)), len(diffs) - 1)
-  found.ci_bootstrap = _bootstrap_interval(diffs)
+  if len(diffs) >= BOOTSTRAP_MIN_SEEDS:
+    found.ci_bootstrap = _bootstrap_interval(diffs)
   found.p = float(stats.ttest_rel(
       [cell_values[s] for s in seeds], [baseline_values[s] for s in seeds]).pvalue)
   found.effect_size = found.difference / sd if sd > 0 else math.nan

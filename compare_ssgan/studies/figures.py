@@ -34,18 +34,23 @@ def axis_label(metric, n=None):
   return f"{name} {arrow}" + (f" (N = {n})" if n else "")
 
 
-def protocol(cells):
-  """One line: the runs' dataset, final steps, seeds, N and generator (raw or EMA)."""
+def protocol(cells, scores_fakes=True):
+  """One line: the runs' dataset, final steps and seeds, and where the figure scores
+  generated samples (FID, KID) also their N and generator (raw or EMA); a probe reads D
+  on reals only, so its figures leave those out."""
   runs = [r for c in cells for r in c.complete()]
   if not runs:
     return ""
   def join(values):
     return "/".join(str(v) for v in sorted(set(values), key=str))
+  line = (f"{join(r.dataset for r in runs)}, {join(r.final_step for r in runs)} G steps, "
+          f"seeds {join(r.seed for r in runs)}")
+  if not scores_fakes:
+    return line
   protocols = [r.protocol for r in runs if r.protocol]
   generator = join("EMA G" if p["use_ema"] else "raw G" for p in protocols)
-  return (f"{join(r.dataset for r in runs)}, {join(r.final_step for r in runs)} G steps, "
-          f"seeds {join(r.seed for r in runs)}, N = {join(p['n'] for p in protocols)} "
-          f"fakes vs N held-out reals, {generator}")
+  return (f"{line}, N = {join(p['n'] for p in protocols)} fakes vs N held-out reals, "
+          f"{generator}")
 
 
 def _figure(rows, columns, size):
@@ -130,7 +135,8 @@ def curves(cells, metrics, path):
     _draw_baselines(axis, cells, metric)
     axis.set_xlabel("generator steps")
     axis.set_ylabel(_y_label(cells, metric))
-  return _save(figure, path, f"Mean over seeds: {protocol(cells)}")
+  scores_fakes = not all(results.PROBE_METRIC_RE.fullmatch(m) for m in panels)
+  return _save(figure, path, f"Mean over seeds: {protocol(cells, scores_fakes)}")
 
 
 def probe_vs_fid(cells, metric, path):

@@ -107,11 +107,11 @@ def _comparison_markdown(found, title, family):
   runs over (e.g. "cells"), counted per metric."""
   lines = [f"### {title}", "",
            "Per seed where the cells share seeds (paired t), else Welch's t; 95 % intervals "
-           "from t and from a percentile bootstrap (10,000 resamples); p corrected over the "
-           f"{family} by Holm's method; d: mean difference over the sd of the differences "
-           "(paired) or the pooled sd (Welch). The sentences below use the t interval: with "
-           "few seeds the bootstrap one is too narrow (3 values have only 10 distinct "
-           "resamples).", "",
+           f"from t and, from {comparisons.BOOTSTRAP_MIN_SEEDS} paired seeds on, from a "
+           "percentile bootstrap (10,000 resamples; with fewer it is too narrow: 3 values "
+           f"have only 10 distinct resamples); p corrected over the {family} by Holm's "
+           "method; d: mean difference over the sd of the differences (paired) or the "
+           "pooled sd (Welch). The sentences below use the t interval.", "",
            "| cell | compared with | metric | difference | 95 % CI (t) | 95 % CI (bootstrap) "
            "| test, n | p | Holm p | d |",
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]

@@ -22,8 +22,7 @@ def test_a_known_paired_difference_gives_scipys_interval_and_p_value():
   assert found.p == pytest.approx(stats.ttest_rel(list(cell.values()),
                                                   list(BASE.values())).pvalue, rel=1e-12)
   assert found.effect_size == pytest.approx(diffs.mean() / diffs.std(ddof=1))
-  low, high = found.ci_bootstrap
-  assert diffs.min() <= low < -10.0 < high <= diffs.max()
+  assert all(math.isnan(end) for end in found.ci_bootstrap)  # Too few seeds for it.
   assert found.detected
   assert found.p < 0.0005 and comparisons.sentence(found, "FID", 2).endswith(
       "(paired t, n = 5, p < 0.001, Holm p = —): the interval excludes 0.")  # Not corrected.
@@ -33,6 +32,19 @@ def test_a_known_paired_difference_gives_scipys_interval_and_p_value():
   assert comparisons.sentence(found, "FID", 2, family="the 3 cells").endswith(
       "Holm p = 0.095): the interval excludes 0, but not after Holm's correction over the "
       "3 cells (Holm p ≥ 0.05).")
+
+
+def test_the_bootstrap_interval_is_given_from_its_minimum_number_of_seeds_on():
+  n = comparisons.BOOTSTRAP_MIN_SEEDS
+  base = {s: 140.0 + s for s in range(n)}
+  shift = {s: -10.0 + (s % 3 - 1) for s in range(n)}
+  found = comparisons.paired("ssgan", "uncond", "fid",
+                             {s: base[s] + shift[s] for s in base}, base)
+  low, high = found.ci_bootstrap
+  assert min(shift.values()) <= low < found.difference < high <= max(shift.values())
+  fewer = comparisons.paired("ssgan", "uncond", "fid",
+                             {s: base[s] + shift[s] for s in range(n - 1)}, base)
+  assert all(math.isnan(end) for end in fewer.ci_bootstrap)
 
 
 def test_p_values_print_to_three_decimals_and_small_ones_as_a_bound():

@@ -87,6 +87,9 @@ def test_a_probe_panel_draws_its_baselines_with_their_own_look_and_legend(tmp_pa
   assert len(legend.get_texts()) == 4
   # The probe's own counts, not FID's N.
   assert axis.get_ylabel() == "probe top-1 accuracy, block1 ↑ (5000 train / 2000 test reals)"
+  # The probe reads D on reals: its title gives no FID sample count or generator.
+  title = saved[path]._suptitle.get_text()  # pylint: disable=protected-access
+  assert "seeds 0" in title and "N =" not in title and "raw G" not in title
 
 
 def test_a_probe_count_that_is_not_finite_leaves_the_axis_without_counts(tmp_path):
