@@ -58,7 +58,7 @@ def write_tree(root, runs=None, study=None, records=True):
       open(run_dir.checkpoint_prefix(model_dir, step) + ".index", "w").close()
     if complete:
       run_dir.mark_training_done(model_dir)
-    grid = np.full([8, 8], 40 * (seed + 1), np.uint8)
+    grid = np.full([8, 8], 40 * (seed + 1) % 256, np.uint8)
     Image.fromarray(grid).save(run_dir.samples_path(model_dir, steps[-1]))
     results.ResultsFile(run_dir.results_path(model_dir, "csv")).add([
         {"step": step, "metric": metric, "value": value, "n": 100, "seed": 42, "repeat": 0,

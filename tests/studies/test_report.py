@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from compare_ssgan.studies import collect
+from compare_ssgan.studies import comparisons
 from compare_ssgan.studies import report_files
 from compare_ssgan.studies import tables
 from tests.studies import synthetic
@@ -213,6 +214,28 @@ def test_chosen_pairs_are_compared_as_scipy_does_and_holm_runs_over_the_pairs(tm
   assert "| bcr | cr | FID | -4.50 |" in section
   assert "p corrected over the pairs by Holm's method" in section
   assert "- bcr − cr = -4.50 FID, 95 % CI" in section
+
+
+def test_the_bootstrap_column_appears_only_with_enough_paired_seeds(tmp_path):
+  seeds = list(range(comparisons.BOOTSTRAP_MIN_SEEDS))
+  study = dict(synthetic.STUDY, seeds=seeds, cells={"uncond": {}, "cr": {}})
+  fid = {"uncond": [50.0 + s for s in seeds], "cr": [44.0 + s + s % 3 for s in seeds]}
+  markdowns = {}
+  for n in (len(seeds), len(seeds) - 1):
+    runs = {(cell, seed): (True, {"fid": {0: 100.0, 20: values[seed]}})
+            for cell, values in fid.items() for seed in seeds[:n]}
+    root = synthetic.write_tree(str(tmp_path / f"study{n}"), runs, study)
+    cells = collect.group_cells([collect.read_run(d) for d in collect.find_run_dirs(root)],
+                                use_study_plan=True)
+    report_files.write_report(cells, str(tmp_path / f"report{n}"), baseline="uncond")
+    markdowns[n] = (tmp_path / f"report{n}" / report_files.MARKDOWN).read_text()
+  with_it, without = markdowns[len(seeds)], markdowns[len(seeds) - 1]
+  assert "| 95 % CI (t) | 95 % CI (bootstrap) | test, n |" in with_it
+  row = next(line for line in with_it.splitlines() if line.startswith("| cr | uncond | FID"))
+  assert row.count("[") == 2 and row.count("|") == 11  # 10 columns.
+  assert "95 % CI (bootstrap) |" not in without
+  row = next(line for line in without.splitlines() if line.startswith("| cr | uncond | FID"))
+  assert row.count("[") == 1 and row.count("|") == 10
 
 
 def test_holms_family_counts_only_the_cells_with_a_test(tmp_path):
