@@ -4,10 +4,11 @@ reviewer asks for.
 Seeds shared by the two cells pair their runs (the same data order and initial draws), so
 the difference is taken per seed: its mean with a 95 % confidence interval from Student's t
 (and from a percentile bootstrap, from BOOTSTRAP_MIN_SEEDS seeds on), a paired t-test, and
-the effect size d_z (mean difference over the standard deviation of the differences). Cells without two shared seeds are
-compared unpaired by Welch's t-test. The p-values of one metric are corrected by Holm's
-method over the cells compared with the baseline, and separately over the chosen pairs.
-With fewer than two values on a side there is no interval, and the comparison says why.
+the effect size d_z (mean difference over the standard deviation of the differences).
+Cells without two shared seeds are compared unpaired by Welch's t-test. The p-values of one
+metric are corrected by Holm's method over the cells compared with the baseline, and
+separately over the chosen pairs. With fewer than two values on a side there is no
+interval, and the comparison says why.
 """
 import dataclasses
 import math
