@@ -102,11 +102,17 @@ def _number(value, decimals):
   return "—" if math.isnan(value) else f"{value:.{decimals}f}"
 
 
+def _interval(pair, decimals):
+  return "—" if math.isnan(pair[0]) else f"[{pair[0]:.{decimals}f}, {pair[1]:.{decimals}f}]"
+
+
 def _comparison_markdown(found, title, family):
   """The comparisons' table and sentences under `title`; `family`: what Holm's correction
   runs over (e.g. "cells"), counted per metric."""
   # The bootstrap column only where some comparison has one (enough paired seeds).
   bootstrap = any(not math.isnan(c.ci_bootstrap[0]) for cs in found.values() for c in cs)
+  header = (["cell", "compared with", "metric", "difference", "95 % CI (t)"]
+            + (["95 % CI (bootstrap)"] if bootstrap else []) + ["test, n", "p", "Holm p", "d"])
   lines = [f"### {title}", "",
            "Per seed where the cells share seeds (paired t), else Welch's t; 95 % intervals "
            f"from t and, from {comparisons.BOOTSTRAP_MIN_SEEDS} paired seeds on, from a "
@@ -114,23 +120,18 @@ def _comparison_markdown(found, title, family):
            f"have only 10 distinct resamples); p corrected over the {family} by Holm's "
            "method; d: mean difference over the sd of the differences (paired) or the "
            "pooled sd (Welch). The sentences below use the t interval.", "",
-           "| cell | compared with | metric | difference | 95 % CI (t) | "
-           + ("95 % CI (bootstrap) | " if bootstrap else "") + "test, n | p | Holm p | d |",
-           "| --- " * (10 if bootstrap else 9) + "|"]
+           tables.markdown_row(header), tables.markdown_row(["---"] * len(header))]
   sentences = []
   for metric, found_for_metric in found.items():
     decimals = tables.decimals(metric)
-    fmt = f".{decimals}f"
     holm_family = f"the {comparisons.family_size(found_for_metric)} {family}"
     for c in found_for_metric:
-      interval = lambda pair: ("—" if math.isnan(pair[0])  # pylint: disable=cell-var-from-loop
-                               else f"[{pair[0]:{fmt}}, {pair[1]:{fmt}}]")
-      lines.append(f"| {c.cell} | {c.baseline} | {_unit(metric)} | {c.difference:+{fmt}} | "
-                   f"{interval(c.ci_t)} | "
-                   + (f"{interval(c.ci_bootstrap)} | " if bootstrap else "") +
-                   f"{c.test or '—'}, {c.n} | {comparisons.format_p(c.p)} | "
-                   f"{comparisons.format_p(c.p_holm)} | "
-                   f"{_number(c.effect_size, 2)} |")
+      lines.append(tables.markdown_row(
+          [c.cell, c.baseline, _unit(metric), f"{c.difference:+.{decimals}f}",
+           _interval(c.ci_t, decimals)]
+          + ([_interval(c.ci_bootstrap, decimals)] if bootstrap else [])
+          + [f"{c.test or '—'}, {c.n}", comparisons.format_p(c.p),
+             comparisons.format_p(c.p_holm), _number(c.effect_size, 2)]))
       sentences.append("- " + comparisons.sentence(
           c, _unit(metric), decimals, family=holm_family))
   return "\n".join(lines + [""] + sentences)

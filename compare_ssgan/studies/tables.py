@@ -202,11 +202,12 @@ def plain_text(grid):
 
 def markdown(grid):
   header, *rows = grid.text_rows()
-  return "\n".join([f"### {grid.title}", "", _md_row(header),
-                    _md_row(["---"] * len(header))] + [_md_row(r) for r in rows])
+  return "\n".join([f"### {grid.title}", "", markdown_row(header),
+                    markdown_row(["---"] * len(header))] + [markdown_row(r) for r in rows])
 
 
-def _md_row(values):
+def markdown_row(values):
+  """One row of a Markdown table, its cells' own "|" escaped."""
   return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
 
 
