@@ -212,12 +212,30 @@ def write_rows(path, rows):
   tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
 
 
+def _parse_row(row, path, line):
+  """One CSV row with its numbers parsed; a ValueError naming the file, line and field."""
+  def bad(field, expected):
+    return ValueError(f"{path}, line {line}: {field} = {row.get(field)!r}; expected "
+                      f"{expected}. Remove the file to run that seed again.")
+  parsed = {}
+  for field in ROW_FIELDS:
+    value = row.get(field)
+    if value is None:
+      raise bad(field, "a value (the row is short)")
+    try:
+      parsed[field] = (value if field in ("variant", "measured") else
+                       float(value) if field == "accuracy" else int(value))
+    except ValueError:
+      raise bad(field, "a number") from None
+  if not 0 <= parsed["accuracy"] <= 1:  # NaN fails this too.
+    raise bad("accuracy", "an accuracy in [0, 1]")
+  return parsed
+
+
 def read_rows(path, expected):
   """The rows of a finished (seed, variant) file; `expected` rows or a ValueError."""
-  text_fields, float_fields = ("variant", "measured"), ("accuracy",)
   with tf.io.gfile.GFile(path) as f:
-    rows = [{k: r[k] if k in text_fields else float(r[k]) if k in float_fields else int(r[k])
-             for k in ROW_FIELDS} for r in csv.DictReader(f)]
+    rows = [_parse_row(r, path, line) for line, r in enumerate(csv.DictReader(f), start=2)]
   if len(rows) != expected:
     raise ValueError(f"{path} has {len(rows)} rows; the settings give {expected}. Remove it "
                      "to run that seed again.")

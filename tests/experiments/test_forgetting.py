@@ -364,6 +364,33 @@ def test_a_rerun_skips_finished_seeds_and_refuses_other_settings(tmp_path, monke
   assert not calls
 
 
+_ROW = {"seed": 0, "variant": "with_rotation", "iteration": 0, "segment": 1, "trained_task": 1,
+        "evaluated_task": 1, "measured": "switch", "accuracy": 0.5}
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("accuracy", "abc", r"line 3: accuracy = 'abc'; expected a number"),
+    ("accuracy", "nan", r"line 3: accuracy = 'nan'; expected an accuracy in \[0, 1\]"),
+    ("accuracy", "1.5", r"line 3: accuracy = '1.5'; expected an accuracy in \[0, 1\]"),
+    ("segment", "0.5", r"line 3: segment = '0.5'; expected a number"),
+    ("accuracy", None, r"line 3: accuracy = None; expected a value \(the row is short\)")])
+def test_a_damaged_row_is_named_with_its_file_line_and_field(tmp_path, field, value, message):
+  path = str(tmp_path / "seed0_with_rotation.csv")
+  forgetting.write_rows(path, [_ROW, _ROW])
+  assert forgetting.read_rows(path, 2)[1]["accuracy"] == 0.5  # As written.
+  with open(path) as f:
+    header, first, second = f.read().splitlines()
+  cells = dict(zip(header.split(","), second.split(",")))
+  if value is None:
+    del cells[field]
+  else:
+    cells[field] = value
+  with open(path, "w") as f:
+    f.write("\n".join([header, first, ",".join(cells.values())]) + "\n")
+  with pytest.raises(ValueError, match=f"seed0_with_rotation.csv, {message}"):
+    forgetting.read_rows(path, 2)
+
+
 def test_a_patch_critic_is_refused():
   gin.parse_config(tiny_configs.tiny_networks() + "D.patch_output = True")
   with pytest.raises(app.UsageError, match="D.patch_output = True gives one logit per patch"):
